@@ -1,0 +1,219 @@
+"""Framework-neutral authenticators: a request in, a :class:`Result` out, never an exception.
+
+An authenticator reports *why* it failed instead of returning ``None``: each returns a
+:class:`Result` whose :class:`~authstatus.core.decision.Credentials` say whether credentials of
+its scheme were absent, malformed, invalid (with a reason) or valid. The DRF classes in
+:mod:`authstatus.contrib.rest_framework` and :class:`authstatus.middleware.AuthStatusMiddleware`
+both drive these, so plain Django views and DRF views decide alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.shortcuts import resolve_url
+
+from authstatus.conf import app_settings
+from authstatus.core.challenges import Challenge, basic_challenge
+from authstatus.core.decision import Credentials, CredentialState, Failure
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+__all__ = [
+    "Authenticator",
+    "BasicAuthenticator",
+    "Result",
+    "SessionAuthenticator",
+    "authorization_header",
+    "combine",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one authenticator made of a request.
+
+    ``user`` and ``auth`` are set when the credentials are valid: the principal and the
+    credential object (e.g. the access token), as DRF's ``(request.user, request.auth)``.
+    """
+
+    credentials: Credentials
+    user: Any = None
+    auth: Any = None
+
+    @classmethod
+    def absent(cls) -> Result:
+        return cls(Credentials.absent())
+
+
+def authorization_header(request: HttpRequest) -> tuple[str, str] | None:
+    """``(scheme, rest)`` of the ``Authorization`` header, or ``None`` when there is none.
+
+    The scheme is returned as sent (compare it case-insensitively, RFC 9110 §11.1); ``rest``
+    is everything after the first run of spaces, unstripped at its end, so callers can
+    apply their scheme's exact grammar.
+    """
+    value = request.META.get("HTTP_AUTHORIZATION")
+    if value is None:
+        return None
+    scheme, _, rest = value.lstrip(" ").partition(" ")
+    return scheme, rest.lstrip(" ")
+
+
+class Authenticator:
+    """Base class. Subclasses set :attr:`scheme` and implement :meth:`authenticate`.
+
+    Contract:
+
+    * :meth:`authenticate` never raises for anything the client sent. Credentials of another
+      scheme, or none at all, are ``ABSENT``; credentials of this scheme that cannot be parsed
+      are ``MALFORMED`` (bearer requests, answered ``400``) or ``INVALID``
+      (``MALFORMED_CREDENTIALS``); credentials that do not check out are ``INVALID`` with the
+      reason; good ones are ``VALID`` with ``user`` (and ``auth``) set.
+    * :meth:`challenge` returns the challenge for a ``401`` on a route that accepts this
+      scheme, without any ``error`` parameter (the decision adds those), like DRF's
+      ``BaseAuthentication.authenticate_header``.
+    * :attr:`can_fail` is ``False`` for authenticators that can only report ``ABSENT`` or
+      ``VALID`` (sessions): once another authenticator has succeeded they need not run.
+    """
+
+    scheme: ClassVar[str]
+    can_fail: ClassVar[bool] = True
+
+    def authenticate(self, request: HttpRequest) -> Result:
+        raise NotImplementedError
+
+    def challenge(self, request: HttpRequest) -> Challenge:
+        return Challenge(self.scheme, (("realm", app_settings.REALM),))
+
+
+class SessionAuthenticator(Authenticator):
+    """Django's session, as set by ``AuthenticationMiddleware``.
+
+    An expired or forged session cookie is indistinguishable from no session (Django drops it),
+    so this reports only ``ABSENT`` or ``VALID``. Its challenge uses the scheme named by the
+    ``SESSION_SCHEME`` setting (default ``Cookie``, after draft-broyer-http-cookie-auth):
+    browsers do not recognise it, so they show the 401 page instead of a password dialog, and
+    its ``form-action`` parameter tells other clients where to log in.
+    """
+
+    can_fail = False
+
+    @property
+    def scheme(self) -> str:  # type: ignore[override]
+        return app_settings.SESSION_SCHEME
+
+    def authenticate(self, request: HttpRequest) -> Result:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return Result.absent()
+        return Result(Credentials.valid(self.scheme), user=user)
+
+    def challenge(self, request: HttpRequest) -> Challenge:
+        return Challenge(
+            self.scheme,
+            (
+                ("realm", app_settings.REALM),
+                ("form-action", str(resolve_url(settings.LOGIN_URL))),
+                ("cookie-name", settings.SESSION_COOKIE_NAME),
+            ),
+        )
+
+
+class BasicAuthenticator(Authenticator):
+    """HTTP Basic (RFC 7617) against Django's authentication backends.
+
+    The challenge is ``Basic realm="…", charset="UTF-8"`` (RFC 7617 §2.1). Credentials are
+    decoded as UTF-8, falling back to ISO-8859-1 for old clients. A header that is not valid
+    base64 or has no ``:`` is ``INVALID`` (``MALFORMED_CREDENTIALS``): RFC 7617 answers bad
+    Basic credentials with a fresh challenge, not ``400``.
+    """
+
+    scheme = "Basic"
+
+    def authenticate(self, request: HttpRequest) -> Result:
+        header = authorization_header(request)
+        if header is None or header[0].lower() != "basic":
+            return Result.absent()
+        decoded = self._decode(header[1].strip(" "))
+        if decoded is None:
+            return Result(
+                Credentials.invalid(
+                    self.scheme,
+                    Failure.MALFORMED_CREDENTIALS,
+                    "The Basic credentials could not be decoded.",
+                )
+            )
+        username, password = decoded
+        user = authenticate(request, username=username, password=password)
+        if user is None:
+            return Result(
+                Credentials.invalid(
+                    self.scheme, Failure.BAD_CREDENTIALS, "Invalid username or password."
+                )
+            )
+        if not user.is_active:
+            return Result(Credentials.invalid(self.scheme, Failure.INACTIVE_USER, "User inactive."))
+        return Result(Credentials.valid(self.scheme), user=user)
+
+    def challenge(self, request: HttpRequest) -> Challenge:
+        return basic_challenge(app_settings.REALM)
+
+    @staticmethod
+    def _decode(token: str) -> tuple[str, str] | None:
+        try:
+            raw = base64.b64decode(token.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError, ValueError):
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        username, sep, password = text.partition(":")
+        # PostgreSQL rejects NUL in text parameters: refuse it here rather than answer 500.
+        if not sep or "\x00" in text:
+            return None
+        return username, password
+
+
+_PRECEDENCE = {
+    CredentialState.MALFORMED: 0,
+    CredentialState.INVALID: 1,
+    CredentialState.VALID: 2,
+    CredentialState.ABSENT: 3,
+}
+
+
+def combine(results: Iterable[Result]) -> Result:
+    """One result for the whole request, whatever the order of the authenticators.
+
+    A malformed request beats invalid credentials, which beat valid ones: a client that sent
+    a bad token must hear about it even if a session cookie would have let it in. Among equals
+    the first (in authenticator order) wins, as in DRF.
+    """
+    best = Result.absent()
+    for result in results:
+        if _PRECEDENCE[result.credentials.state] < _PRECEDENCE[best.credentials.state]:
+            best = result
+    return best
+
+
+def challenges_for(
+    authenticators: Sequence[Authenticator], request: HttpRequest
+) -> tuple[Challenge, ...]:
+    """The base challenge of every authenticator, in order, one per scheme."""
+    seen: set[str] = set()
+    out: list[Challenge] = []
+    for authenticator in authenticators:
+        challenge = authenticator.challenge(request)
+        if challenge.scheme.lower() not in seen:
+            seen.add(challenge.scheme.lower())
+            out.append(challenge)
+    return tuple(out)

@@ -1,0 +1,126 @@
+"""The ``AUTHSTATUS`` setting: defaults, typed access, reloaded when settings change.
+
+Shaped like DRF's ``api_settings``: one dict in the project's settings, read lazily on first
+access (never at import time), cached, and dropped whenever Django's ``setting_changed`` signal
+names ``AUTHSTATUS`` (so ``override_settings`` works in tests). Nothing here writes to
+``django.conf.settings``. Validation lives in :mod:`authstatus.checks`; this module only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+__all__ = ["DEFAULTS", "SETTING_NAME", "app_settings"]
+
+SETTING_NAME: Final = "AUTHSTATUS"
+
+DEFAULTS: Final[Mapping[str, Any]] = {
+    # realm parameter of every challenge (RFC 9110 §11.5).
+    "REALM": "api",
+    # Access for routes that no policy matches and whose view declares none.
+    "DEFAULT_ACCESS": "authenticated",
+    # Baseline policies: a list of dicts with the ResourcePolicy fields.
+    "POLICIES": [],
+    # Named requirement predicates: {"name": "dotted.path.to.callable"}.
+    "REQUIREMENTS": {},
+    # Where a bearer token may be sent (RFC 6750 §2): "header", "body", "query".
+    "BEARER_METHODS": ["header"],
+    # Authenticators the middleware uses for plain Django views, in challenge order.
+    "MIDDLEWARE_AUTHENTICATORS": ["authstatus.authentication.SessionAuthenticator"],
+    # URL namespaces the middleware never enforces (they do their own access control).
+    "EXEMPT_NAMESPACES": ["admin", "oauth2_provider", "authstatus"],
+    # Scheme name of the session challenge: one browsers do not recognise, so they render
+    # the 401 body instead of popping up a password dialog.
+    "SESSION_SCHEME": "Cookie",
+    # Redirect browsers (clients preferring text/html) to LOGIN_URL instead of a 401 page.
+    "REDIRECT_BROWSERS_TO_LOGIN": False,
+    # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
+    "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
+}
+
+
+class AppSettings:
+    """Typed, lazy view of ``settings.AUTHSTATUS`` merged over :data:`DEFAULTS`."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> Mapping[str, Any]:
+        value = getattr(settings, SETTING_NAME, {})
+        return value if isinstance(value, Mapping) else {}
+
+    def _merged(self) -> dict[str, Any]:
+        if self._cache is None:
+            self._cache = {**DEFAULTS, **self.user_settings}
+        return self._cache
+
+    def reload(self) -> None:
+        self._cache = None
+
+    def get(self, name: str) -> Any:
+        return self._merged()[name]
+
+    @property
+    def REALM(self) -> str:
+        return str(self.get("REALM"))
+
+    @property
+    def DEFAULT_ACCESS(self) -> str:
+        return str(self.get("DEFAULT_ACCESS"))
+
+    @property
+    def POLICIES(self) -> Sequence[Mapping[str, Any]]:
+        return list(self.get("POLICIES"))
+
+    @property
+    def REQUIREMENTS(self) -> Mapping[str, str]:
+        return dict(self.get("REQUIREMENTS"))
+
+    @property
+    def BEARER_METHODS(self) -> frozenset[str]:
+        return frozenset(self.get("BEARER_METHODS"))
+
+    @property
+    def MIDDLEWARE_AUTHENTICATORS(self) -> Sequence[str]:
+        return list(self.get("MIDDLEWARE_AUTHENTICATORS"))
+
+    @property
+    def EXEMPT_NAMESPACES(self) -> frozenset[str]:
+        return frozenset(self.get("EXEMPT_NAMESPACES"))
+
+    @property
+    def SESSION_SCHEME(self) -> str:
+        return str(self.get("SESSION_SCHEME"))
+
+    @property
+    def REDIRECT_BROWSERS_TO_LOGIN(self) -> bool:
+        return bool(self.get("REDIRECT_BROWSERS_TO_LOGIN"))
+
+    @property
+    def PROBLEM_TYPE_BASE(self) -> str:
+        return str(self.get("PROBLEM_TYPE_BASE"))
+
+
+app_settings = AppSettings()
+
+_reload_hooks: list[Any] = []
+
+
+def on_reload(hook: Any) -> Any:
+    """Register a zero-argument callable run whenever ``AUTHSTATUS`` changes."""
+    _reload_hooks.append(hook)
+    return hook
+
+
+@receiver(setting_changed)
+def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING_NAME:
+        app_settings.reload()
+        for hook in _reload_hooks:
+            hook()

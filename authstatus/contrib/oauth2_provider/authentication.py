@@ -1,0 +1,126 @@
+"""Bearer tokens issued by django-oauth-toolkit (RFC 6750), reported with their failure reason.
+
+Unlike DOT's ``OAuth2Authentication``, which turns every bad token into an anonymous request,
+:class:`BearerAuthenticator` says what was wrong: the request was malformed (RFC 6750 §3.1
+``invalid_request``), the token is unknown or revoked, expired, restricted to another resource
+(RFC 8707), or belongs to an inactive user or an unusable application. It costs exactly one
+database query when a token is presented (the token with its user and application) and none
+otherwise. Scopes are not checked here: the decision compares them with the policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser
+from oauth2_provider.models import get_access_token_model
+
+from authstatus.authentication import Authenticator, Result, authorization_header
+from authstatus.conf import app_settings
+from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
+from authstatus.core.decision import Credentials, Failure
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+__all__ = ["BearerAuthenticator"]
+
+SCHEME = "Bearer"
+PARAMETER = "access_token"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+INVALID = "The access token is invalid."
+EXPIRED = "The access token expired."
+WRONG_AUDIENCE = "The access token is not valid for this resource."
+
+
+class BearerAuthenticator(Authenticator):
+    """RFC 6750 bearer tokens checked against DOT's ``AccessToken`` model.
+
+    Where a token may be sent is the ``BEARER_METHODS`` setting (``header`` by default; RFC
+    6750 §2.2 ``body`` and §2.3 ``query`` on request). Whatever is enabled, a request that
+    carries a token in more than one place is malformed (RFC 6750 §3.1), as are a bare
+    ``Bearer``, several tokens, and a token outside the ``b64token`` grammar (§2.1).
+    """
+
+    scheme = SCHEME
+
+    def challenge(self, request: HttpRequest) -> Challenge:
+        return bearer_challenge(realm=app_settings.REALM)
+
+    def authenticate(self, request: HttpRequest) -> Result:
+        found = self._token(request)
+        if isinstance(found, Result):
+            return found
+        if found is None:
+            return Result.absent()
+        return self._check(request, found)
+
+    def _token(self, request: HttpRequest) -> str | Result | None:
+        """The token string, ``None`` when absent, or a ``MALFORMED`` result."""
+        places: list[str] = []
+        header = authorization_header(request)
+        if header is not None and header[0].lower() == SCHEME.lower():
+            token = header[1]
+            if not is_b64token(token):
+                return _malformed("The Authorization header must be 'Bearer' and one token.")
+            places.append(token)
+        query = request.GET.getlist(PARAMETER)
+        body = self._body_tokens(request)
+        if len(query) + len(body) + len(places) > 1:
+            return _malformed("The access token must be sent in exactly one place, once.")
+        methods = app_settings.BEARER_METHODS
+        if query and "query" in methods:
+            places.extend(query)
+        if body and "body" in methods:
+            places.extend(body)
+        if not places:
+            return None
+        if not is_b64token(places[0]):
+            return _malformed("The access token is not a valid b64token.")
+        return places[0]
+
+    @staticmethod
+    def _body_tokens(request: HttpRequest) -> list[str]:
+        # RFC 6750 §2.2: only single-part form-encoded bodies of methods that have a body.
+        if request.method in ("GET", "HEAD") or request.content_type != FORM_CONTENT_TYPE:
+            return []
+        return request.POST.getlist(PARAMETER)
+
+    def _check(self, request: HttpRequest, token: str) -> Result:
+        model = get_access_token_model()
+        checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
+        found = list(
+            model.objects.select_related("user", "application").filter(token_checksum=checksum)[:1]
+        )
+        if not found:
+            return _invalid(Failure.UNKNOWN_TOKEN, INVALID)
+        access_token: Any = found[0]
+        if access_token.is_expired():
+            return _invalid(Failure.EXPIRED_TOKEN, EXPIRED)
+        user = access_token.user
+        if user is not None and not user.is_active:
+            return _invalid(Failure.INACTIVE_USER, INVALID)
+        application = access_token.application
+        if application is not None and not application.is_usable(request):
+            return _invalid(Failure.REJECTED, INVALID)
+        if access_token.resource and not access_token.allows_audience(
+            request.build_absolute_uri(request.path)
+        ):
+            return _invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE)
+        # Client-credentials tokens have no user: the request is authenticated as the client.
+        principal = user if user is not None else AnonymousUser()
+        return Result(
+            Credentials.valid(SCHEME, access_token.scope.split()),
+            user=principal,
+            auth=access_token,
+        )
+
+
+def _malformed(description: str) -> Result:
+    return Result(Credentials.malformed(SCHEME, description))
+
+
+def _invalid(failure: Failure, description: str) -> Result:
+    return Result(Credentials.invalid(SCHEME, failure, description))

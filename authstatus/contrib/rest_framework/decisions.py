@@ -1,0 +1,104 @@
+"""Gather a DRF request's credentials and challenges, and decide it.
+
+Third-party DRF authentication classes take part too: one that succeeded counts as valid
+credentials of its scheme, one that raised ``AuthenticationFailed`` as invalid ones, and its
+``authenticate_header()`` is parsed into the route's challenges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rest_framework.exceptions import AuthenticationFailed
+
+from authstatus.authentication import Result, authorization_header
+from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
+from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
+from authstatus.core.decision import Credentials, Decision, Failure, Policy
+from authstatus.decorators import view_policy
+from authstatus.enforcement import evaluate
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+__all__ = ["challenges", "decide_view", "results"]
+
+
+def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:
+    header = authenticator.authenticate_header(request)
+    if not header:
+        return ()
+    try:
+        return parse_challenges(header)
+    except ChallengeSyntaxError:
+        return ()
+
+
+def challenges(request: Request) -> tuple[Challenge, ...]:
+    """One base challenge per scheme the view's authentication classes accept, in order."""
+    out: list[Challenge] = []
+    seen: set[str] = set()
+    for authenticator in request.authenticators or ():
+        if isinstance(authenticator, AuthStatusAuthentication):
+            found: tuple[Challenge, ...] = (
+                authenticator.authenticator.challenge(request._request),
+            )
+        else:
+            found = _foreign_challenges(authenticator, request)
+        for challenge in found:
+            if challenge.scheme.lower() not in seen:
+                seen.add(challenge.scheme.lower())
+                out.append(challenge)
+    return tuple(out)
+
+
+def results(request: Request, raised: AuthenticationFailed | None = None) -> list[Result]:
+    """Every authenticator's result, in order; runs those DRF skipped that can still fail."""
+    out: list[Result] = []
+    successful = request.successful_authenticator
+    for authenticator in request.authenticators or ():
+        if isinstance(authenticator, AuthStatusAuthentication):
+            if authenticator.authenticator.can_fail or authenticator.evaluated(request):
+                out.append(authenticator.evaluate(request))
+        elif authenticator is successful:
+            scheme = next(iter(_foreign_challenges(authenticator, request)), None)
+            out.append(
+                Result(
+                    Credentials.valid(scheme.scheme if scheme else type(authenticator).__name__),
+                    user=request.user,
+                    auth=request.auth,
+                )
+            )
+    if raised is not None and not any(r.credentials.failure for r in out):
+        out.append(_foreign_failure(request, raised))
+    return out
+
+
+def _foreign_failure(request: Request, raised: AuthenticationFailed) -> Result:
+    """A third-party class raised: attribute it to the scheme the client sent, if any."""
+    header = authorization_header(request._request)
+    scheme = header[0] if header and header[0] else "Unknown"
+    return Result(Credentials.invalid(scheme, Failure.REJECTED, "Invalid credentials."))
+
+
+def decide_view(
+    request: Request,
+    view: APIView,
+    *,
+    policy: Policy | None = None,
+    raised: AuthenticationFailed | None = None,
+) -> Decision:
+    """The decision for a DRF request. Resolving ``request.user`` first runs DRF's own
+    authentication loop (which may raise); the exception handler passes ``raised``."""
+    if raised is None:
+        request.user  # noqa: B018 - runs DRF's authentication loop
+    decision, _ = evaluate(
+        request._request,
+        results=results(request, raised),
+        challenges=challenges(request),
+        view_policy=view_policy(view),
+        policy=policy,
+        sender=type(view),
+    )
+    return decision

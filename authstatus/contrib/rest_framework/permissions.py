@@ -1,0 +1,50 @@
+"""``PolicyPermission``: the route's policy, decided by the core, as a DRF permission."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rest_framework.exceptions import APIException
+from rest_framework.permissions import BasePermission
+
+from authstatus.contrib.rest_framework.decisions import decide_view
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from authstatus.core.decision import Decision
+
+__all__ = ["AccessDenied", "PolicyPermission"]
+
+
+class AccessDenied(APIException):
+    """Carries a refusal :class:`Decision` to the exception handler, which renders it.
+
+    Raised instead of returning ``False``, because DRF's ``permission_denied`` would turn any
+    refusal of an unauthenticated request into ``NotAuthenticated`` (a 401 even where
+    authentication cannot help).
+    """
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.description)
+        self.status_code = decision.status
+        self.decision = decision
+
+
+class PolicyPermission(BasePermission):
+    """Allow or refuse by the policy in force for the request's method and path.
+
+    Works with any order of ``DEFAULT_AUTHENTICATION_CLASSES``: every authstatus authenticator
+    that can fail is consulted, so a bad token is reported even when a session let the
+    request in. Pair it with :func:`authstatus.contrib.rest_framework.exception_handler`.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        decision = decide_view(request, view)
+        if decision.allowed:
+            return True
+        raise AccessDenied(decision)
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return True

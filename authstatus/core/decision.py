@@ -1,0 +1,450 @@
+"""The access decision: the six-scenario table of DESIGN.md as one pure function.
+
+:func:`decide` turns what the client sent (:class:`Credentials`), what the resource demands
+(:class:`Policy`) and what the authenticated principal may do (:class:`Principal`) into a
+:class:`Decision`: the HTTP status, the reason, the ``WWW-Authenticate`` challenges and the
+*resolution* — what the client can do about it.
+
+The rules, in the order they apply:
+
+1. A malformed bearer request is answered ``400`` with ``Bearer error="invalid_request"``
+   (RFC 6750 §3.1).
+2. Credentials that were sent but are not valid are answered ``401``; the challenge of the
+   scheme the client used carries the error (RFC 6750 §3.1 ``invalid_token``), every other
+   accepted scheme is challenged without one (RFC 9110 §15.5.2). This applies even on
+   anonymous-allowed resources: a client that sent a token must learn it is bad.
+3. A resource closed to everyone is answered ``403`` with no challenge: authentication cannot
+   help (RFC 9110 §15.5.4).
+4. No credentials on a resource that needs them: ``401`` with one challenge per accepted
+   scheme and no ``error`` parameter (RFC 6750 §3: "the resource server SHOULD NOT include an
+   error code or other error information" when the request lacks authentication).
+5. Valid credentials lacking a group, permission or requirement: ``403`` with no challenge;
+   lacking only OAuth scope: ``403`` with ``Bearer error="insufficient_scope", scope="…"``
+   (RFC 6750 §3.1), because a token with more scope would help.
+6. Otherwise the request is allowed.
+
+A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
+be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
+'hide' the current existence of a forbidden target resource MAY instead respond with a status
+code of 404").
+
+This module imports nothing outside the standard library and ``authstatus.core``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from authstatus.core.challenges import Challenge, sanitize_nqschar
+
+__all__ = [
+    "Access",
+    "CredentialState",
+    "Credentials",
+    "Decision",
+    "Failure",
+    "Outcome",
+    "Policy",
+    "Principal",
+    "Resolution",
+    "decide",
+    "refuse",
+]
+
+BEARER = "Bearer"
+
+
+class Access(enum.StrEnum):
+    """Who a resource is open to, before any further requirement."""
+
+    ANONYMOUS = "anonymous"
+    """Anonymous-allowed: everyone, with or without credentials."""
+    AUTHENTICATED = "authenticated"
+    """Authenticated-only: any valid credentials (plus the policy's requirements)."""
+    NOBODY = "nobody"
+    """Closed to everyone: authentication cannot help."""
+
+
+class CredentialState(enum.StrEnum):
+    """What the authenticators made of the credentials in a request."""
+
+    ABSENT = "absent"
+    MALFORMED = "malformed"
+    INVALID = "invalid"
+    VALID = "valid"
+
+
+class Failure(enum.StrEnum):
+    """Why presented credentials were rejected. Stable values, part of the public contract."""
+
+    MALFORMED_REQUEST = "malformed_request"
+    """RFC 6750 §3.1 ``invalid_request``: bare ``Bearer``, several tokens, several methods."""
+    MALFORMED_CREDENTIALS = "malformed_credentials"
+    """Credentials that cannot be decoded, e.g. a Basic header that is not base64."""
+    UNKNOWN_TOKEN = "unknown_token"
+    """No such token: never issued, revoked (DOT deletes revoked tokens) or mistyped."""
+    EXPIRED_TOKEN = "expired_token"
+    """The token was valid once; a refresh may fix it."""
+    WRONG_AUDIENCE = "wrong_audience"
+    """RFC 8707: the token is restricted to other resources."""
+    INACTIVE_USER = "inactive_user"
+    """The credentials belong to a user who is no longer active."""
+    BAD_CREDENTIALS = "bad_credentials"
+    """Wrong user name or password."""
+    REJECTED = "rejected"
+    """A third-party authenticator refused the credentials without saying why."""
+
+
+class Outcome(enum.StrEnum):
+    """The kind of answer; one stable problem ``type`` each (RFC 9457 §3.1.1)."""
+
+    ALLOWED = "allowed"
+    INVALID_REQUEST = "invalid-request"
+    AUTHENTICATION_REQUIRED = "authentication-required"
+    INVALID_CREDENTIALS = "invalid-credentials"
+    CLOSED = "closed"
+    FORBIDDEN = "forbidden"
+    INSUFFICIENT_SCOPE = "insufficient-scope"
+    NOT_FOUND = "not-found"
+
+
+class Resolution(enum.StrEnum):
+    """What the client can do about the answer: the last column of the decision table."""
+
+    NONE = "none"
+    """Allowed: nothing to do."""
+    FIX_REQUEST = "fix_request"
+    """The request is malformed: fix the client."""
+    AUTHENTICATE = "authenticate"
+    """Log in or send credentials with one of the challenged schemes."""
+    REAUTHENTICATE = "reauthenticate"
+    """The credentials sent are invalid: log in again."""
+    REFRESH_TOKEN = "refresh_token"
+    """The access token expired: refresh it (or log in again)."""
+    REQUEST_SCOPE = "request_scope"
+    """Obtain a token carrying the scopes in the challenge."""
+    NOT_AVAILABLE = "not_available"
+    """Nobody may do this: tell the user it is not available."""
+    NOT_PERMITTED = "not_permitted"
+    """This principal may not do this: tell the user it is private; do not retry as is."""
+    NOT_FOUND = "not_found"
+    """Nothing: the resource does not exist for this client."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a request presented, as one value.
+
+    ``scheme`` is the authentication scheme of the credentials (``Bearer``, ``Basic``, the
+    session scheme, …) for every state but ``ABSENT``. ``scopes`` is ``None`` for credentials
+    that are not scope-limited (sessions, passwords: first-party logins), and the granted
+    OAuth scopes of a bearer token otherwise. ``description`` is a human-readable, client-safe
+    explanation of a failure; it never contains the credentials themselves.
+    """
+
+    state: CredentialState
+    scheme: str | None = None
+    failure: Failure | None = None
+    scopes: frozenset[str] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.state is CredentialState.ABSENT:
+            if self.scheme is not None or self.failure is not None:
+                raise ValueError("absent credentials have no scheme and no failure")
+            return
+        if not self.scheme:
+            raise ValueError(f"{self.state} credentials need a scheme")
+        failed = self.state in (CredentialState.MALFORMED, CredentialState.INVALID)
+        if failed != (self.failure is not None):
+            raise ValueError(f"{self.state} credentials {'need' if failed else 'take no'} failure")
+
+    @classmethod
+    def absent(cls) -> Credentials:
+        return cls(CredentialState.ABSENT)
+
+    @classmethod
+    def valid(cls, scheme: str, scopes: Iterable[str] | None = None) -> Credentials:
+        return cls(
+            CredentialState.VALID,
+            scheme,
+            scopes=None if scopes is None else frozenset(scopes),
+        )
+
+    @classmethod
+    def invalid(cls, scheme: str, failure: Failure, description: str = "") -> Credentials:
+        return cls(CredentialState.INVALID, scheme, failure, description=description)
+
+    @classmethod
+    def malformed(cls, scheme: str, description: str = "") -> Credentials:
+        return cls(
+            CredentialState.MALFORMED, scheme, Failure.MALFORMED_REQUEST, description=description
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a resource demands. ``source`` and ``name`` only explain where it came from."""
+
+    access: Access = Access.AUTHENTICATED
+    conceal: bool = False
+    required_scopes: frozenset[str] = frozenset()
+    required_groups: frozenset[str] = frozenset()
+    required_permissions: frozenset[str] = frozenset()
+    requirements: tuple[str, ...] = ()
+    source: str = "default"
+    name: str = ""
+
+    @property
+    def has_principal_requirements(self) -> bool:
+        """Whether anything beyond "authenticated" is asked of the principal (not the token)."""
+        return bool(self.required_groups or self.required_permissions or self.requirements)
+
+
+class Principal(Protocol):
+    """What :func:`decide` needs to know about an authenticated principal.
+
+    Adapters implement it over a Django user; each method is called at most once per decision
+    and only when the policy asks, so an implementation may query lazily.
+    """
+
+    def in_groups(self, groups: frozenset[str]) -> bool:
+        """Whether the principal belongs to every one of ``groups``."""
+        ...
+
+    def has_permissions(self, permissions: frozenset[str]) -> bool:
+        """Whether the principal holds every one of ``permissions`` (``app_label.codename``)."""
+        ...
+
+    def satisfies(self, requirements: tuple[str, ...]) -> bool:
+        """Whether every named requirement predicate holds for the principal."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to one request, as data. Adapters render it; they never re-decide."""
+
+    outcome: Outcome
+    status: int
+    resolution: Resolution
+    challenges: tuple[Challenge, ...] = ()
+    failure: Failure | None = None
+    required_scopes: frozenset[str] = frozenset()
+    description: str = ""
+    policy: Policy = field(default_factory=Policy)
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOWED
+
+
+_RESOLUTION_FOR_FAILURE = {Failure.EXPIRED_TOKEN: Resolution.REFRESH_TOKEN}
+
+_DESCRIPTIONS = {
+    Outcome.INVALID_REQUEST: "The request is malformed.",
+    Outcome.AUTHENTICATION_REQUIRED: "Authentication credentials were not provided.",
+    Outcome.INVALID_CREDENTIALS: "The credentials provided are not valid.",
+    Outcome.CLOSED: "This resource is not available to anyone.",
+    Outcome.FORBIDDEN: "You do not have permission to perform this action.",
+    Outcome.INSUFFICIENT_SCOPE: "The access token does not carry the scope this request needs.",
+    Outcome.NOT_FOUND: "Not found.",
+}
+
+
+def decide(
+    credentials: Credentials,
+    policy: Policy,
+    principal: Principal | None,
+    challenges: Sequence[Challenge],
+) -> Decision:
+    """Decide the answer to one request (see the module docstring for the rules).
+
+    ``challenges`` are the base challenges of the schemes the resource accepts, in the order
+    they are offered (RFC 9110 §11.6.1); :func:`decide` adds ``error`` and ``scope``
+    parameters to them and never invents a scheme the resource does not accept. ``principal``
+    is required when the credentials are valid.
+    """
+    if credentials.state is CredentialState.MALFORMED:
+        return _deny(
+            policy,
+            Outcome.INVALID_REQUEST,
+            400,
+            Resolution.FIX_REQUEST,
+            _with_error(challenges, credentials, "invalid_request", policy, only_bearer=True),
+            credentials,
+        )
+    if credentials.state is CredentialState.INVALID:
+        failure = credentials.failure
+        resolution = _RESOLUTION_FOR_FAILURE.get(failure, Resolution.REAUTHENTICATE)  # type: ignore[arg-type]
+        return _deny(
+            policy,
+            Outcome.INVALID_CREDENTIALS,
+            401,
+            resolution,
+            _with_error(challenges, credentials, "invalid_token", policy),
+            credentials,
+        )
+    if policy.access is Access.NOBODY:
+        return _deny(policy, Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, (), credentials)
+    if credentials.state is CredentialState.ABSENT:
+        if policy.access is Access.ANONYMOUS:
+            return _allow(policy)
+        return _deny(
+            policy,
+            Outcome.AUTHENTICATION_REQUIRED,
+            401,
+            Resolution.AUTHENTICATE,
+            _with_scope(challenges, policy),
+            credentials,
+        )
+    if policy.access is Access.ANONYMOUS:
+        return _allow(policy)
+    if principal is None:
+        raise ValueError("valid credentials need a principal")
+    if not _principal_qualifies(policy, principal):
+        return _deny(policy, Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, (), credentials)
+    missing = _missing_scopes(policy, credentials)
+    if missing:
+        insufficient = tuple(
+            _add_error(c, "insufficient_scope")
+            for c in _with_scope(challenges, policy)
+            if c.matches_scheme(BEARER)
+        )
+        return _deny(
+            policy,
+            Outcome.INSUFFICIENT_SCOPE,
+            403,
+            Resolution.REQUEST_SCOPE,
+            insufficient,
+            credentials,
+        )
+    return _allow(policy)
+
+
+def _principal_qualifies(policy: Policy, principal: Principal) -> bool:
+    if policy.required_groups and not principal.in_groups(policy.required_groups):
+        return False
+    if policy.required_permissions and not principal.has_permissions(policy.required_permissions):
+        return False
+    return not (policy.requirements and not principal.satisfies(policy.requirements))
+
+
+def _missing_scopes(policy: Policy, credentials: Credentials) -> frozenset[str]:
+    """Scopes the policy needs and the token lacks; only bearer credentials are scope-limited."""
+    if credentials.scopes is None:
+        return frozenset()
+    return policy.required_scopes - credentials.scopes
+
+
+def _with_scope(challenges: Sequence[Challenge], policy: Policy) -> tuple[Challenge, ...]:
+    """Add the policy's scopes to the Bearer challenge (RFC 6750 §3 ``scope`` attribute)."""
+    if not policy.required_scopes:
+        return tuple(challenges)
+    scope = " ".join(sorted(policy.required_scopes))
+    return tuple(
+        c.with_params(("scope", scope)) if c.matches_scheme(BEARER) else c for c in challenges
+    )
+
+
+def _with_error(
+    challenges: Sequence[Challenge],
+    credentials: Credentials,
+    error: str,
+    policy: Policy,
+    *,
+    only_bearer: bool = False,
+) -> tuple[Challenge, ...]:
+    """The accepted challenges, the error parameters only on the scheme the client used.
+
+    Only the Bearer scheme defines ``error`` parameters (RFC 6750 §3); other schemes are
+    challenged as they are, or left out when ``only_bearer`` (a ``400`` is about the bearer
+    request, not an invitation to use another scheme).
+    """
+    out: list[Challenge] = []
+    for challenge in _with_scope(challenges, policy):
+        is_bearer = challenge.matches_scheme(BEARER)
+        if (
+            is_bearer
+            and credentials.scheme is not None
+            and challenge.matches_scheme(credentials.scheme)
+        ):
+            challenge = _add_error(challenge, error, credentials.description)
+        elif only_bearer:
+            continue
+        out.append(challenge)
+    return tuple(out)
+
+
+_LEADING_PARAMS = ("realm", "scope")
+
+
+def _add_error(challenge: Challenge, error: str, description: str = "") -> Challenge:
+    """``challenge`` with RFC 6750 §3 error attributes after ``realm`` and ``scope``.
+
+    Parameter order carries no meaning (RFC 9110 §11.2); a stable, RFC 6750-like order makes
+    headers easy to read and compare. A description is cut down to RFC 6750's NQSCHAR set and
+    left out when nothing remains, so no client-supplied text can break the header.
+    """
+    leading = [p for p in challenge.params if p[0].lower() in _LEADING_PARAMS]
+    trailing = [
+        p
+        for p in challenge.params
+        if p[0].lower() not in (*_LEADING_PARAMS, "error", "error_description", "error_uri")
+    ]
+    errors = [("error", error)]
+    safe_description = sanitize_nqschar(description)
+    if safe_description:
+        errors.append(("error_description", safe_description))
+    return Challenge(challenge.scheme, (*leading, *errors, *trailing))
+
+
+def _allow(policy: Policy) -> Decision:
+    return Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
+
+
+def _deny(
+    policy: Policy,
+    outcome: Outcome,
+    status: int,
+    resolution: Resolution,
+    challenges: tuple[Challenge, ...],
+    credentials: Credentials,
+) -> Decision:
+    if policy.conceal:
+        return Decision(
+            Outcome.NOT_FOUND,
+            404,
+            Resolution.NOT_FOUND,
+            description=_DESCRIPTIONS[Outcome.NOT_FOUND],
+            policy=policy,
+        )
+    return Decision(
+        outcome,
+        status,
+        resolution,
+        challenges,
+        failure=credentials.failure,
+        required_scopes=policy.required_scopes if outcome is not Outcome.CLOSED else frozenset(),
+        description=credentials.description or _DESCRIPTIONS[outcome],
+        policy=policy,
+    )
+
+
+def refuse(policy: Policy, description: str = "") -> Decision:
+    """A ``403`` decided outside the table, e.g. by a third-party permission class.
+
+    Authentication could not help (the principal is known), so no challenge is sent; a
+    concealed resource still answers ``404``.
+    """
+    return _deny(
+        policy,
+        Outcome.FORBIDDEN,
+        403,
+        Resolution.NOT_PERMITTED,
+        (),
+        Credentials(CredentialState.ABSENT, description=description),
+    )

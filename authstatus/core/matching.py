@@ -1,0 +1,147 @@
+"""Policy patterns compiled into one matcher: ``(method, path) -> rule``.
+
+Pattern syntax (over ``request.path_info``): a path of ``/``-separated segments where a
+segment is a literal, ``*`` (exactly one non-empty segment) or ``**`` (any number of segments,
+zero included). Patterns start with ``/``; a trailing ``/`` is significant, as it is in Django
+URLs (``/api/notes/*/`` matches ``/api/notes/7/``, not ``/api/notes/7``).
+
+Precedence, most specific first (DESIGN.md): segment by segment from the left, a literal beats
+``*`` beats ``**``, and a longer literal path beats a shorter one; then an explicit method list
+beats "all methods"; then the higher ``priority``; then the rule's ``rank`` (the caller's
+tie-break, e.g. database over settings); then the pattern text, so the choice is deterministic.
+
+The rules are compiled into a segment trie, so the cost of a lookup depends on the depth of
+the path and the wildcards along it, not on the number of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+__all__ = ["Matcher", "PatternError", "Rule", "normalize_methods", "validate_pattern"]
+
+T = TypeVar("T")
+
+ONE = "*"
+ANY = "**"
+
+# RFC 9110 §5.6.2 tchar, for method names (§9.1: method = token).
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+class PatternError(ValueError):
+    """A pattern or method list that cannot be compiled; the message says why."""
+
+
+def validate_pattern(pattern: str) -> tuple[str, ...]:
+    """Return the segments of ``pattern`` or raise :class:`PatternError`."""
+    if not pattern.startswith("/"):
+        raise PatternError("A path pattern must start with '/'.")
+    if any(ch.isspace() or ord(ch) < 0x20 or ch == "\x7f" for ch in pattern):
+        raise PatternError("A path pattern cannot contain whitespace or control characters.")
+    if "?" in pattern or "#" in pattern:
+        raise PatternError("A path pattern matches the path only; remove the '?' or '#' part.")
+    segments = tuple(pattern[1:].split("/"))
+    for segment in segments:
+        if "*" in segment and segment not in (ONE, ANY):
+            raise PatternError(
+                f"'{segment}': a wildcard must be a whole segment, '*' (one segment) or "
+                "'**' (any number of segments)."
+            )
+    return segments
+
+
+def normalize_methods(methods: str | Iterable[str]) -> frozenset[str]:
+    """Upper-cased method names; ``GET`` implies ``HEAD`` (RFC 9110 §9.3.2). Empty: all."""
+    names = methods.split() if isinstance(methods, str) else list(methods)
+    result = set()
+    for name in names:
+        upper = name.strip().upper()
+        if not upper or not set(upper) <= _TCHAR:
+            raise PatternError(f"'{name}' is not an HTTP method name.")
+        result.add(upper)
+    if "GET" in result:
+        result.add("HEAD")
+    return frozenset(result)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Generic[T]):
+    """One pattern with the value it resolves to."""
+
+    pattern: str
+    value: T
+    methods: frozenset[str] = frozenset()
+    priority: int = 0
+    rank: int = 0
+
+
+def _specificity(segments: tuple[str, ...]) -> tuple[int, ...]:
+    # 3 literal, 2 '*', 1 '**'; a trailing 0 makes a longer pattern beat its own prefix.
+    return (*(1 if s == ANY else 2 if s == ONE else 3 for s in segments), 0)
+
+
+@dataclass(slots=True)
+class _Node(Generic[T]):
+    literal: dict[str, _Node[T]] = field(default_factory=dict)
+    one: _Node[T] | None = None
+    any: _Node[T] | None = None
+    rules: list[tuple[tuple[int, ...], Rule[T]]] = field(default_factory=list)
+
+
+class Matcher(Generic[T]):
+    """An immutable, compiled set of rules."""
+
+    def __init__(self, rules: Iterable[Rule[T]]) -> None:
+        self._root: _Node[T] = _Node()
+        self._count = 0
+        for rule in rules:
+            segments = validate_pattern(rule.pattern)
+            node = self._root
+            for segment in segments:
+                if segment == ANY:
+                    node.any = node.any or _Node()
+                    node = node.any
+                elif segment == ONE:
+                    node.one = node.one or _Node()
+                    node = node.one
+                else:
+                    node = node.literal.setdefault(segment, _Node())
+            node.rules.append((_specificity(segments), rule))
+            self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def match(self, method: str, path: str) -> Rule[T] | None:
+        """The most specific rule for ``method`` and ``path``, or ``None``."""
+        if not path.startswith("/"):
+            return None
+        segments = path[1:].split("/")
+        best: tuple[tuple[object, ...], Rule[T]] | None = None
+        for specificity, rule in self._candidates(self._root, segments, 0):
+            if rule.methods and method.upper() not in rule.methods:
+                continue
+            key = (specificity, bool(rule.methods), rule.priority, rule.rank, rule.pattern)
+            if best is None or key > best[0]:
+                best = (key, rule)
+        return None if best is None else best[1]
+
+    def _candidates(
+        self, node: _Node[T], segments: list[str], index: int
+    ) -> Iterable[tuple[tuple[int, ...], Rule[T]]]:
+        # '**' may swallow zero or more segments: try every split point.
+        if node.any is not None:
+            for skip in range(index, len(segments) + 1):
+                yield from self._candidates(node.any, segments, skip)
+        if index == len(segments):
+            yield from node.rules
+            return
+        segment = segments[index]
+        child = node.literal.get(segment)
+        if child is not None:
+            yield from self._candidates(child, segments, index + 1)
+        if node.one is not None and segment:
+            yield from self._candidates(node.one, segments, index + 1)

@@ -1,0 +1,87 @@
+"""``AuthStatusMiddleware``: policies enforced for plain Django views.
+
+Place it after ``AuthenticationMiddleware``. In ``process_view`` it decides every plain
+Django view (function or class-based) with the same core, challenges and bodies as DRF views,
+using the authenticators in ``MIDDLEWARE_AUTHENTICATORS`` (the session by default). It leaves
+alone:
+
+* DRF views — ``PolicyPermission`` enforces those, with the view's own authentication classes;
+* views in the ``EXEMPT_NAMESPACES`` (the admin, DOT's endpoints, authstatus's own), the view
+  serving ``settings.LOGIN_URL``, and views marked ``@authstatus.decorators.exempt``: they do
+  their own access control, and a login page must stay reachable.
+
+A concealed refusal raises ``Http404``, so Django's own 404 handling (``handler404``) answers
+it exactly as it answers a URL that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.http import Http404
+from django.shortcuts import resolve_url
+
+from authstatus.authentication import challenges_for
+from authstatus.conf import app_settings
+from authstatus.core.decision import CredentialState
+from authstatus.decorators import is_exempt, view_policy
+from authstatus.enforcement import evaluate, middleware_authenticators
+from authstatus.responses import render_decision
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+__all__ = ["AuthStatusMiddleware"]
+
+
+def _is_drf_view(view_func: Any) -> bool:
+    cls = getattr(view_func, "cls", None)
+    if cls is None:
+        return False
+    from rest_framework.views import APIView
+
+    return isinstance(cls, type) and issubclass(cls, APIView)
+
+
+class AuthStatusMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        if _is_drf_view(view_func) or self._exempt(request, view_func):
+            return None
+        authenticators = middleware_authenticators()
+        decision, result = evaluate(
+            request,
+            results=[a.authenticate(request) for a in authenticators],
+            challenges=challenges_for(authenticators, request),
+            view_policy=view_policy(view_func),
+            sender=type(self),
+        )
+        if decision.allowed:
+            if result.credentials.state is CredentialState.VALID:
+                request.user = result.user
+            return None
+        if decision.status == 404:
+            raise Http404
+        return render_decision(request, decision)
+
+    @staticmethod
+    def _exempt(request: HttpRequest, view_func: Callable[..., Any]) -> bool:
+        if is_exempt(view_func):
+            return True
+        match = request.resolver_match
+        if match is not None and set(match.namespaces) & app_settings.EXEMPT_NAMESPACES:
+            return True
+        return request.path_info == resolve_url(settings.LOGIN_URL)

@@ -1,0 +1,234 @@
+"""Policies: where they come from, how they are validated, compiled and resolved.
+
+A *policy source* yields :class:`~authstatus.core.matching.Rule` objects whose value is a
+:class:`~authstatus.core.decision.Policy`. The settings source reads ``AUTHSTATUS["POLICIES"]``;
+further sources (the database) slot in beside it with a higher ``rank``, so at equal
+specificity the later source wins. All rules are compiled into one matcher, cached per process
+and rebuilt when a source says it changed. Resolving a request's policy never queries the
+database.
+
+Resolution order for a request: the most specific matching rule; else the default the view
+declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from authstatus.conf import app_settings, on_reload
+from authstatus.core.challenges import is_scope_token
+from authstatus.core.decision import Access, Policy
+from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
+
+__all__ = [
+    "PolicyError",
+    "build_policy",
+    "default_policy",
+    "registry",
+    "resolve",
+    "rule_from_spec",
+]
+
+SETTINGS = "settings"
+DEFAULT = "default"
+VIEW = "view"
+
+SPEC_KEYS = frozenset(
+    {
+        "path",
+        "methods",
+        "access",
+        "conceal",
+        "required_scopes",
+        "required_groups",
+        "required_permissions",
+        "requirements",
+        "priority",
+        "enabled",
+        "description",
+    }
+)
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be enforced as written; the message says which field and why."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _words(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value.split() if isinstance(value, str) else [str(v) for v in value]
+    return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+
+def build_policy(
+    access: str | Access,
+    *,
+    conceal: bool = False,
+    required_scopes: str | Iterable[str] | None = None,
+    required_groups: str | Iterable[str] | None = None,
+    required_permissions: str | Iterable[str] | None = None,
+    requirements: str | Iterable[str] | None = None,
+    source: str = SETTINGS,
+    name: str = "",
+) -> Policy:
+    """A validated :class:`Policy`, or :class:`PolicyError` naming the offending field.
+
+    Scopes must be RFC 6750 §3 scope-tokens; permissions ``app_label.codename``; requirement
+    names must be declared in ``AUTHSTATUS["REQUIREMENTS"]``. Requirements of any kind on a
+    policy whose access is ``anonymous`` or ``nobody`` are contradictions: nothing could ever
+    check them.
+    """
+    try:
+        level = Access(access)
+    except ValueError:
+        choices = ", ".join(a.value for a in Access)
+        raise PolicyError(f"'{access}' is not an access level ({choices}).", "access") from None
+    scopes = _words(required_scopes)
+    for scope in scopes:
+        if not is_scope_token(scope):
+            raise PolicyError(
+                f"'{scope}' is not a valid OAuth scope (RFC 6750 §3: printable ASCII "
+                "without spaces, quotes or backslashes).",
+                "required_scopes",
+            )
+    # Group names may contain spaces: a string is a comma-separated list.
+    if isinstance(required_groups, str):
+        required_groups = required_groups.split(",")
+    group_names = tuple(dict.fromkeys(g.strip() for g in required_groups or () if g.strip()))
+    permissions = _words(required_permissions)
+    for permission in permissions:
+        app_label, dot, codename = permission.partition(".")
+        if not (app_label and dot and codename):
+            raise PolicyError(
+                f"'{permission}' is not a permission name ('app_label.codename').",
+                "required_permissions",
+            )
+    names = _words(requirements)
+    declared = app_settings.REQUIREMENTS
+    for requirement in names:
+        if requirement not in declared:
+            raise PolicyError(
+                f"'{requirement}' is not a requirement declared in AUTHSTATUS['REQUIREMENTS'].",
+                "requirements",
+            )
+    if level is not Access.AUTHENTICATED and (scopes or group_names or permissions or names):
+        raise PolicyError(
+            f"A policy with access '{level.value}' cannot have required scopes, groups, "
+            "permissions or requirements: only authenticated access checks them.",
+            "access",
+        )
+    return Policy(
+        access=level,
+        conceal=bool(conceal),
+        required_scopes=frozenset(scopes),
+        required_groups=frozenset(group_names),
+        required_permissions=frozenset(permissions),
+        requirements=names,
+        source=source,
+        name=name,
+    )
+
+
+def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[Policy] | None:
+    """The rule a policy dict describes (``None`` when disabled), or :class:`PolicyError`."""
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise PolicyError(f"Unknown policy keys: {', '.join(sorted(unknown))}.")
+    if "path" not in spec or not isinstance(spec["path"], str):
+        raise PolicyError("A policy needs a 'path' pattern.", "path")
+    if not spec.get("enabled", True):
+        return None
+    pattern = spec["path"]
+    try:
+        methods = normalize_methods(spec.get("methods") or ())
+        rule: Rule[Policy] = Rule(
+            pattern=pattern,
+            value=build_policy(
+                spec.get("access", app_settings.DEFAULT_ACCESS),
+                conceal=spec.get("conceal", False),
+                required_scopes=spec.get("required_scopes"),
+                required_groups=spec.get("required_groups"),
+                required_permissions=spec.get("required_permissions"),
+                requirements=spec.get("requirements"),
+                source=source,
+                name=str(spec.get("description") or pattern),
+            ),
+            methods=methods,
+            priority=int(spec.get("priority", 0)),
+            rank=rank,
+        )
+        Matcher([rule])  # validates the pattern
+    except PatternError as exc:
+        raise PolicyError(str(exc), "methods" if "method" in str(exc) else "path") from exc
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, PolicyError):
+            raise
+        raise PolicyError(str(exc), "priority") from exc
+    return rule
+
+
+def settings_rules() -> list[Rule[Policy]]:
+    """Rules from ``AUTHSTATUS["POLICIES"]`` (rank 0). Invalid entries raise PolicyError;
+    the system check ``authstatus.E003`` reports them at startup."""
+    rules = []
+    for spec in app_settings.POLICIES:
+        rule = rule_from_spec(spec, source=SETTINGS, rank=0)
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+class PolicyRegistry:
+    """The compiled rules of every source, built once per process and on invalidation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._matcher: Matcher[Policy] | None = None
+        self._sources: list[Callable[[], Sequence[Rule[Policy]]]] = [settings_rules]
+
+    def add_source(self, source: Callable[[], Sequence[Rule[Policy]]]) -> None:
+        with self._lock:
+            if source not in self._sources:
+                self._sources.append(source)
+            self._matcher = None
+
+    def matcher(self) -> Matcher[Policy]:
+        matcher = self._matcher
+        if matcher is None:
+            with self._lock:
+                if self._matcher is None:
+                    rules = [rule for source in self._sources for rule in source()]
+                    self._matcher = Matcher(rules)
+                matcher = self._matcher
+        return matcher
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._matcher = None
+
+    def match(self, method: str, path: str) -> Rule[Policy] | None:
+        return self.matcher().match(method, path)
+
+
+registry = PolicyRegistry()
+on_reload(registry.invalidate)
+
+
+def default_policy() -> Policy:
+    """The policy of routes nothing else covers: ``DEFAULT_ACCESS``."""
+    return Policy(access=Access(app_settings.DEFAULT_ACCESS), source=DEFAULT)
+
+
+def resolve(method: str, path: str, view_policy: Policy | None = None) -> Policy:
+    """The policy in force for ``method`` and ``path`` (see the module docstring)."""
+    rule = registry.match(method, path)
+    if rule is not None:
+        return rule.value
+    return view_policy if view_policy is not None else default_policy()

@@ -1,0 +1,79 @@
+"""Create the demo's users, group, OAuth2 client, tokens and data. Safe to run repeatedly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, Application
+
+from demo_project.api.models import VaultItem
+from demo_project.api.tour import EXPIRED_TOKEN, READ_TOKEN, READ_WRITE_TOKEN
+
+CLIENT_ID = "demo-client"
+CLIENT_SECRET = "demo-secret"
+
+
+class Command(BaseCommand):
+    help = "Seed the demo: alice/alice, bob/bob, admin/admin, group staff-api, client demo-client."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        alice = self._user("alice")
+        bob = self._user("bob")
+        admin = self._user("admin", superuser=True)
+        staff, _ = Group.objects.get_or_create(name="staff-api")
+        staff.user_set.set([admin])
+
+        application, _ = Application.objects.get_or_create(
+            client_id=CLIENT_ID,
+            defaults={
+                "name": "demo-client",
+                "client_type": Application.CLIENT_CONFIDENTIAL,
+                "authorization_grant_type": Application.GRANT_PASSWORD,
+            },
+        )
+        application.name = "demo-client"
+        application.client_type = Application.CLIENT_CONFIDENTIAL
+        application.authorization_grant_type = Application.GRANT_PASSWORD
+        application.client_secret = CLIENT_SECRET  # hashed on save
+        application.save()
+
+        later = timezone.now() + timedelta(days=365)
+        earlier = timezone.now() - timedelta(hours=1)
+        for token, scope, expires in (
+            (READ_TOKEN, "read", later),
+            (READ_WRITE_TOKEN, "read write", later),
+            (EXPIRED_TOKEN, "read", earlier),
+        ):
+            AccessToken.objects.filter(token=token).delete()
+            AccessToken.objects.create(
+                user=alice, application=application, token=token, scope=scope, expires=expires
+            )
+
+        VaultItem.objects.update_or_create(
+            pk=1, defaults={"owner": alice, "name": "Alice's diary", "secret": "dear diary"}
+        )
+        VaultItem.objects.update_or_create(
+            pk=2, defaults={"owner": bob, "name": "Bob's recipes", "secret": "add salt"}
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded users alice, bob, admin ({staff.name}: admin), client {CLIENT_ID}, "
+                f"{len((READ_TOKEN, READ_WRITE_TOKEN, EXPIRED_TOKEN))} tour tokens."
+            )
+        )
+
+    @staticmethod
+    def _user(name: str, *, superuser: bool = False) -> User:
+        user, _ = User.objects.get_or_create(username=name)
+        user.is_active = True
+        user.is_staff = superuser
+        user.is_superuser = superuser
+        user.set_password(name)
+        user.save()
+        return user

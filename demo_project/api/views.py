@@ -1,0 +1,74 @@
+"""The demo's endpoints. Access is decided by the policies in settings, not by the views."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework import generics
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from demo_project.api.models import Note, VaultItem
+from demo_project.api.serializers import NoteSerializer, VaultItemSerializer
+from demo_project.api.tour import tour_rows
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/home.html", {"rows": tour_rows(request.build_absolute_uri("/"))})
+
+
+def members(request: HttpRequest) -> HttpResponse:
+    return render(request, "demo/members.html")
+
+
+class PublicView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"message": "Anyone can read this."})
+
+
+class ProfileView(APIView):
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"username": user.get_username(), "scheme": _scheme(request)})
+
+
+class NotesView(generics.ListCreateAPIView):
+    serializer_class = NoteSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return Note.objects.filter(owner=self.request.user)
+
+    def perform_create(self, serializer):  # type: ignore[no-untyped-def]
+        serializer.save(owner=self.request.user)
+
+
+class StaffView(APIView):
+    def get(self, request: Request) -> Response:
+        return Response({"message": "Staff only."})
+
+
+class ClosedView(APIView):
+    def get(self, request: Request) -> Response:  # never reached: the policy is "nobody"
+        return Response({"message": "unreachable"})
+
+
+class VaultList(generics.ListAPIView):
+    serializer_class = VaultItemSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return VaultItem.objects.filter(owner=self.request.user)
+
+
+class VaultDetail(generics.RetrieveAPIView):
+    """Another user's item and a missing id both raise Http404 from the same lookup."""
+
+    serializer_class = VaultItemSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return VaultItem.objects.filter(owner=self.request.user)
+
+
+def _scheme(request: Request) -> str | None:
+    authenticator = request.successful_authenticator
+    if authenticator is None:
+        return None
+    return authenticator.authenticate_header(request).split(" ", 1)[0]

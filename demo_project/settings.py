@@ -1,0 +1,122 @@
+"""Settings of the demo project: authstatus used the way a backend team would use it.
+
+SQLite by default. ``AUTHSTATUS_TEST_DB=postgres`` (with the standard ``PG*`` variables)
+switches to PostgreSQL; the CI runs the whole suite that way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth2_provider",
+    "authstatus",
+    "demo_project.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "authstatus.middleware.AuthStatusMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "demo_project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "demo_project.wsgi.application"
+
+if os.environ.get("AUTHSTATUS_TEST_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "authstatus"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("DEMO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo users have demo passwords
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/members/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "authstatus.contrib.rest_framework.BearerAuthentication",
+        "authstatus.contrib.rest_framework.SessionAuthentication",
+        "authstatus.contrib.rest_framework.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["authstatus.contrib.rest_framework.PolicyPermission"],
+    "EXCEPTION_HANDLER": "authstatus.contrib.rest_framework.exception_handler",
+}
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": "Read your notes", "write": "Write your notes"},
+    "DEFAULT_SCOPES": ["read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+}
+
+AUTHSTATUS = {
+    "REALM": "api",
+    "DEFAULT_ACCESS": "authenticated",
+    "POLICIES": [
+        {"path": "/", "methods": "GET", "access": "anonymous", "description": "Home page"},
+        {"path": "/accounts/**", "access": "anonymous", "description": "Login and logout"},
+        {"path": "/api/public/", "access": "anonymous"},
+        {"path": "/api/profile/", "access": "authenticated"},
+        {"path": "/api/notes/", "methods": "GET", "required_scopes": "read"},
+        {"path": "/api/notes/", "methods": "POST", "required_scopes": "write"},
+        {"path": "/api/staff/", "required_groups": ["staff-api"]},
+        {"path": "/api/closed/", "access": "nobody"},
+        {"path": "/api/vault/**", "access": "authenticated", "conceal": True},
+        {"path": "/members/", "access": "authenticated"},
+    ],
+}
