@@ -1,0 +1,255 @@
+"""The decision table of DESIGN.md, one parametrised test; plus the properties around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from authstatus.core.challenges import Challenge, basic_challenge, bearer_challenge
+from authstatus.core.decision import (
+    Access,
+    Credentials,
+    CredentialState,
+    Failure,
+    Outcome,
+    Policy,
+    Resolution,
+    decide,
+    refuse,
+)
+
+BEARER = bearer_challenge(realm="api")
+COOKIE = Challenge("Cookie", (("realm", "api"),))
+BASIC = basic_challenge("api")
+ACCEPTED = (BEARER, COOKIE, BASIC)
+
+
+@dataclass(frozen=True)
+class FakePrincipal:
+    """A principal with fixed facts (the core's Principal protocol; not a mock of Django)."""
+
+    groups: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    requirements: frozenset[str] = frozenset()
+
+    def in_groups(self, groups: frozenset[str]) -> bool:
+        return groups <= self.groups
+
+    def has_permissions(self, permissions: frozenset[str]) -> bool:
+        return permissions <= self.permissions
+
+    def satisfies(self, requirements: tuple[str, ...]) -> bool:
+        return set(requirements) <= self.requirements
+
+
+ANYONE = Policy(Access.ANONYMOUS)
+MEMBERS = Policy(Access.AUTHENTICATED)
+NOBODY = Policy(Access.NOBODY)
+STAFF = Policy(Access.AUTHENTICATED, required_groups=frozenset({"staff"}))
+WRITERS = Policy(Access.AUTHENTICATED, required_scopes=frozenset({"write"}))
+STAFF_WRITERS = Policy(
+    Access.AUTHENTICATED,
+    required_scopes=frozenset({"write"}),
+    required_groups=frozenset({"staff"}),
+)
+
+NONE = Credentials.absent()
+TOKEN_READ = Credentials.valid("Bearer", ["read"])
+TOKEN_WRITE = Credentials.valid("Bearer", ["read", "write"])
+SESSION = Credentials.valid("Cookie")
+EXPIRED = Credentials.invalid("Bearer", Failure.EXPIRED_TOKEN, "The access token expired.")
+UNKNOWN = Credentials.invalid("Bearer", Failure.UNKNOWN_TOKEN, "The access token is invalid.")
+BAD_PASSWORD = Credentials.invalid("Basic", Failure.BAD_CREDENTIALS, "Invalid password.")
+MALFORMED = Credentials.malformed("Bearer", "Bare Bearer.")
+USER = FakePrincipal()
+STAFFER = FakePrincipal(groups=frozenset({"staff"}))
+
+
+def bearer_error(error: str, description: str | None = None, scope: str | None = None):
+    params = [("realm", "api")]
+    if scope:
+        params.append(("scope", scope))
+    params.append(("error", error))
+    if description:
+        params.append(("error_description", description))
+    return Challenge("Bearer", tuple(params))
+
+
+ROWS = [
+    # (id, credentials, policy, principal, status, outcome, resolution, challenges)
+    ("1 anonymous, anonymous-allowed", NONE, ANYONE, None, 200, Outcome.ALLOWED,
+     Resolution.NONE, ()),
+    ("2 anonymous, authenticated-only", NONE, MEMBERS, None, 401,
+     Outcome.AUTHENTICATION_REQUIRED, Resolution.AUTHENTICATE, ACCEPTED),
+    ("2 anonymous, scope needed: scope on the Bearer challenge", NONE, WRITERS, None, 401,
+     Outcome.AUTHENTICATION_REQUIRED, Resolution.AUTHENTICATE,
+     (bearer_challenge(realm="api", scope=["write"]), COOKIE, BASIC)),
+    ("3 anonymous, closed", NONE, NOBODY, None, 403, Outcome.CLOSED,
+     Resolution.NOT_AVAILABLE, ()),
+    ("4 expired token", EXPIRED, MEMBERS, None, 401, Outcome.INVALID_CREDENTIALS,
+     Resolution.REFRESH_TOKEN,
+     (bearer_error("invalid_token", "The access token expired."), COOKIE, BASIC)),
+    ("4 unknown token", UNKNOWN, MEMBERS, None, 401, Outcome.INVALID_CREDENTIALS,
+     Resolution.REAUTHENTICATE,
+     (bearer_error("invalid_token", "The access token is invalid."), COOKIE, BASIC)),
+    ("4 unknown token on an anonymous-allowed route", UNKNOWN, ANYONE, None, 401,
+     Outcome.INVALID_CREDENTIALS, Resolution.REAUTHENTICATE,
+     (bearer_error("invalid_token", "The access token is invalid."), COOKIE, BASIC)),
+    ("4 unknown token on a closed route", UNKNOWN, NOBODY, None, 401,
+     Outcome.INVALID_CREDENTIALS, Resolution.REAUTHENTICATE,
+     (bearer_error("invalid_token", "The access token is invalid."), COOKIE, BASIC)),
+    ("4 wrong Basic password: no error params on any scheme", BAD_PASSWORD, MEMBERS, None, 401,
+     Outcome.INVALID_CREDENTIALS, Resolution.REAUTHENTICATE, ACCEPTED),
+    ("5 valid, not in group", TOKEN_WRITE, STAFF, USER, 403, Outcome.FORBIDDEN,
+     Resolution.NOT_PERMITTED, ()),
+    ("5 valid session, not in group", SESSION, STAFF, USER, 403, Outcome.FORBIDDEN,
+     Resolution.NOT_PERMITTED, ()),
+    ("5 valid, closed", TOKEN_WRITE, NOBODY, STAFFER, 403, Outcome.CLOSED,
+     Resolution.NOT_AVAILABLE, ()),
+    ("5 token lacking scope", TOKEN_READ, WRITERS, USER, 403, Outcome.INSUFFICIENT_SCOPE,
+     Resolution.REQUEST_SCOPE, (bearer_error("insufficient_scope", scope="write"),)),
+    ("5 lacking group and scope: more scope would not help", TOKEN_READ, STAFF_WRITERS, USER,
+     403, Outcome.FORBIDDEN, Resolution.NOT_PERMITTED, ()),
+    ("6 valid token with scope", TOKEN_WRITE, WRITERS, USER, 200, Outcome.ALLOWED,
+     Resolution.NONE, ()),
+    ("6 session is not scope-limited", SESSION, WRITERS, USER, 200, Outcome.ALLOWED,
+     Resolution.NONE, ()),
+    ("6 in group", SESSION, STAFF, STAFFER, 200, Outcome.ALLOWED, Resolution.NONE, ()),
+    ("6 valid on anonymous-allowed", TOKEN_READ, ANYONE, USER, 200, Outcome.ALLOWED,
+     Resolution.NONE, ()),
+    ("400 malformed bearer request: only the Bearer challenge", MALFORMED, MEMBERS, None, 400,
+     Outcome.INVALID_REQUEST, Resolution.FIX_REQUEST,
+     (bearer_error("invalid_request", "Bare Bearer."),)),
+    ("400 on an anonymous-allowed route", MALFORMED, ANYONE, None, 400,
+     Outcome.INVALID_REQUEST, Resolution.FIX_REQUEST,
+     (bearer_error("invalid_request", "Bare Bearer."),)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("credentials", "policy", "principal", "status", "outcome", "resolution", "challenges"),
+    [pytest.param(*row[1:], id=row[0]) for row in ROWS],
+)
+def test_decision_table(credentials, policy, principal, status, outcome, resolution, challenges):
+    decision = decide(credentials, policy, principal, ACCEPTED)
+    assert (decision.status, decision.outcome, decision.resolution) == (
+        status,
+        outcome,
+        resolution,
+    )
+    assert decision.challenges == challenges
+    assert decision.allowed is (status == 200)
+    assert decision.failure == credentials.failure if status != 200 else decision.failure is None
+
+
+@pytest.mark.parametrize(
+    ("credentials", "principal"),
+    [(row[1], row[3]) for row in ROWS],
+)
+@pytest.mark.parametrize("access", list(Access))
+def test_concealed_denials_are_plain_404s(credentials, principal, access):
+    """Every denial on a concealed resource is a 404 with no challenge and no reason."""
+    policy = Policy(access, conceal=True)
+    plain = decide(credentials, Policy(access), principal or USER, ACCEPTED)
+    concealed = decide(credentials, policy, principal or USER, ACCEPTED)
+    if plain.allowed:
+        assert concealed.allowed
+    else:
+        assert (concealed.status, concealed.outcome, concealed.challenges) == (
+            404,
+            Outcome.NOT_FOUND,
+            (),
+        )
+        assert concealed.failure is None
+        assert concealed.description == "Not found."
+
+
+def test_concealment_is_identical_whatever_the_reason():
+    policy = Policy(Access.AUTHENTICATED, conceal=True, required_groups=frozenset({"staff"}))
+    decisions = {
+        decide(c, policy, USER, ACCEPTED)
+        for c in (NONE, EXPIRED, UNKNOWN, MALFORMED, BAD_PASSWORD, TOKEN_READ)
+    }
+    assert len(decisions) == 1
+    assert decisions.pop().status == 404
+
+
+def test_error_parameters_only_on_the_scheme_used():
+    decision = decide(UNKNOWN, MEMBERS, None, ACCEPTED)
+    with_errors = [c.scheme for c in decision.challenges if c.param("error") is not None]
+    assert with_errors == ["Bearer"]
+
+
+def test_challenges_never_invent_a_scheme():
+    """A route that does not accept Bearer gets no Bearer challenge, not even for scopes."""
+    decision = decide(TOKEN_READ, WRITERS, USER, (COOKIE,))
+    assert decision.status == 403
+    assert decision.challenges == ()
+
+
+def test_description_outside_rfc6750_charset_is_sanitised():
+    credentials = Credentials.invalid("Bearer", Failure.UNKNOWN_TOKEN, 'bad "token" \\ here')
+    challenge = decide(credentials, MEMBERS, None, (BEARER,)).challenges[0]
+    assert challenge.param("error_description") == "bad token  here"
+
+
+def test_refuse_is_a_403_without_challenge_or_a_404_when_concealed():
+    decision = refuse(MEMBERS, "CSRF Failed.")
+    assert (decision.status, decision.outcome, decision.challenges, decision.description) == (
+        403,
+        Outcome.FORBIDDEN,
+        (),
+        "CSRF Failed.",
+    )
+    assert refuse(Policy(Access.AUTHENTICATED, conceal=True)).status == 404
+
+
+def test_valid_credentials_need_a_principal():
+    with pytest.raises(ValueError, match="principal"):
+        decide(TOKEN_READ, MEMBERS, None, ACCEPTED)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"state": "absent", "scheme": "Bearer"},
+        {"state": "invalid", "scheme": "Bearer"},
+        {"state": "valid", "scheme": "Bearer", "failure": Failure.EXPIRED_TOKEN},
+        {"state": "valid"},
+    ],
+)
+def test_inconsistent_credentials_are_rejected(kwargs):
+    kwargs["state"] = CredentialState(kwargs["state"])
+    with pytest.raises(ValueError, match="credentials"):
+        Credentials(**kwargs)
+
+
+scopes = st.frozensets(st.sampled_from(["read", "write", "admin", "x:y"]), max_size=4)
+
+
+@given(granted=scopes, required=scopes, groups_ok=st.booleans(), conceal=st.booleans())
+def test_scope_decisions(granted, required, groups_ok, conceal):
+    """Allowed exactly when groups are met and the token carries every required scope; a
+    challenge naming the missing scopes only when scope is the only thing missing."""
+    policy = Policy(
+        Access.AUTHENTICATED,
+        conceal=conceal,
+        required_scopes=required,
+        required_groups=frozenset({"staff"}),
+    )
+    principal = STAFFER if groups_ok else USER
+    decision = decide(Credentials.valid("Bearer", granted), policy, principal, ACCEPTED)
+    if groups_ok and required <= granted:
+        assert decision.allowed
+    elif conceal:
+        assert decision.status == 404
+    elif not groups_ok:
+        assert (decision.status, decision.challenges) == (403, ())
+    else:
+        assert decision.outcome is Outcome.INSUFFICIENT_SCOPE
+        (challenge,) = decision.challenges
+        assert challenge.param("error") == "insufficient_scope"
+        assert set(challenge.param("scope").split()) == required

@@ -1,0 +1,179 @@
+"""The compiled matcher against a naive reference, plus the documented precedence."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from authstatus.core.matching import (
+    Matcher,
+    PatternError,
+    Rule,
+    normalize_methods,
+    validate_pattern,
+)
+
+
+def rule(pattern, value=None, methods="", priority=0, rank=0):
+    return Rule(pattern, value or pattern, normalize_methods(methods), priority, rank)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("/api/notes/", "/api/notes/", True),
+        ("/api/notes/", "/api/notes", False),
+        ("/api/notes/*/", "/api/notes/7/", True),
+        ("/api/notes/*/", "/api/notes/7", False),
+        ("/api/notes/*/", "/api/notes//", False),
+        ("/api/notes/*/", "/api/notes/7/edit/", False),
+        ("/api/**", "/api/", True),
+        ("/api/**", "/api", True),
+        ("/api/**", "/api/a/b/c/", True),
+        ("/api/**", "/apix/", False),
+        ("/**", "/", True),
+        ("/**", "/anything/at/all", True),
+        ("/api/**/edit/", "/api/edit/", True),
+        ("/api/**/edit/", "/api/a/b/edit/", True),
+        ("/api/**/edit/", "/api/a/b/view/", False),
+        ("/", "/", True),
+        ("/", "/x", False),
+    ],
+)
+def test_pattern_syntax(pattern, path, matches):
+    found = Matcher([rule(pattern)]).match("GET", path)
+    assert (found is not None) is matches
+
+
+@pytest.mark.parametrize(
+    ("rules", "method", "path", "winner"),
+    [
+        (["/api/**", "/api/notes/"], "GET", "/api/notes/", "/api/notes/"),
+        (["/api/*/", "/api/notes/"], "GET", "/api/notes/", "/api/notes/"),
+        (["/api/**", "/api/*/"], "GET", "/api/notes/", "/api/*/"),
+        (["/**", "/api/**"], "GET", "/api/x/", "/api/**"),
+        (["/*/notes/", "/api/*/"], "GET", "/api/notes/", "/api/*/"),  # leftmost literal wins
+        (["/api/**", "/api/notes/**"], "GET", "/api/notes/", "/api/notes/**"),
+    ],
+)
+def test_literal_beats_wildcard(rules, method, path, winner):
+    assert Matcher([rule(p) for p in rules]).match(method, path).pattern == winner
+
+
+def test_explicit_method_beats_all_methods_then_priority_then_rank():
+    rules = [
+        rule("/a/", "all"),
+        rule("/a/", "get", methods="GET"),
+        rule("/a/", "post-low", methods="POST", priority=1),
+        rule("/a/", "post-high", methods="POST", priority=5),
+        rule("/a/", "put-settings", methods="PUT", rank=0),
+        rule("/a/", "put-database", methods="PUT", rank=1),
+    ]
+    matcher = Matcher(rules)
+    assert matcher.match("GET", "/a/").value == "get"
+    assert matcher.match("HEAD", "/a/").value == "get"  # GET implies HEAD
+    assert matcher.match("DELETE", "/a/").value == "all"
+    assert matcher.match("POST", "/a/").value == "post-high"
+    assert matcher.match("PUT", "/a/").value == "put-database"
+    assert matcher.match("post", "/a/").value == "post-high"
+
+
+def test_no_match_and_paths_without_slash():
+    matcher = Matcher([rule("/api/**")])
+    assert matcher.match("GET", "/other/") is None
+    assert matcher.match("GET", "relative") is None
+    assert len(matcher) == 1
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("api/", "must start with '/'"),
+        ("/api/x*/", "whole segment"),
+        ("/api/***/", "whole segment"),
+        ("/api/ x/", "whitespace"),
+        ("/api/\n", "whitespace"),
+        ("/api/?q=1", "path only"),
+        ("/api/#frag", "path only"),
+    ],
+)
+def test_invalid_patterns(pattern, message):
+    with pytest.raises(PatternError, match=message):
+        validate_pattern(pattern)
+
+
+@pytest.mark.parametrize("methods", ["GET POST", "get", ["PATCH"], "M-SEARCH"])
+def test_method_names(methods):
+    assert normalize_methods(methods)
+
+
+@pytest.mark.parametrize("methods", ["GE T(", "GET,POST", ["a b"], "ÜBER"])
+def test_invalid_method_names(methods):
+    with pytest.raises(PatternError):
+        normalize_methods(methods)
+
+
+# -- the naive reference ------------------------------------------------------------------
+
+
+def reference_matches(pattern: str, path: str) -> bool:
+    def go(ps: list[str], xs: list[str]) -> bool:
+        if not ps:
+            return not xs
+        head, rest = ps[0], ps[1:]
+        if head == "**":
+            return any(go(rest, xs[i:]) for i in range(len(xs) + 1))
+        if not xs:
+            return False
+        if head == "*":
+            return bool(xs[0]) and go(rest, xs[1:])
+        return head == xs[0] and go(rest, xs[1:])
+
+    return path.startswith("/") and go(pattern[1:].split("/"), path[1:].split("/"))
+
+
+def reference_key(r: Rule) -> tuple:
+    segments = r.pattern[1:].split("/")
+    spec = (*(1 if s == "**" else 2 if s == "*" else 3 for s in segments), 0)
+    return (spec, bool(r.methods), r.priority, r.rank, r.pattern)
+
+
+def reference_match(rules: list[Rule], method: str, path: str) -> Rule | None:
+    candidates = [
+        r
+        for r in rules
+        if reference_matches(r.pattern, path) and (not r.methods or method in r.methods)
+    ]
+    return max(candidates, key=reference_key, default=None)
+
+
+SEGMENTS = ["api", "notes", "7", "", "x"]
+pattern_segment = st.sampled_from([*SEGMENTS, "*", "**"])
+path_segment = st.sampled_from(SEGMENTS)
+patterns = st.lists(pattern_segment, min_size=0, max_size=5).map(lambda s: "/" + "/".join(s))
+paths = st.lists(path_segment, min_size=0, max_size=6).map(lambda s: "/" + "/".join(s))
+methods = st.sampled_from(["", "GET", "POST", "GET POST", "DELETE"])
+rules = st.builds(
+    rule,
+    patterns,
+    value=st.none(),
+    methods=methods,
+    priority=st.integers(-2, 2),
+    rank=st.integers(0, 1),
+)
+
+
+@given(
+    rules=st.lists(rules, max_size=25),
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT"]),
+    path=paths,
+)
+def test_matcher_agrees_with_the_naive_reference(rules, method, path):
+    expected = reference_match(rules, method, path)
+    found = Matcher(rules).match(method, path)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert reference_key(found) == reference_key(expected)
