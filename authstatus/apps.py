@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,3 +12,8 @@ class AuthStatusConfig(AppConfig):
 
     def ready(self) -> None:
         from authstatus import checks  # noqa: F401 - registers the system checks
+        from authstatus.receivers import policy_saved_or_deleted
+
+        model = self.get_model("ResourcePolicy")
+        post_save.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-save")
+        post_delete.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-delete")

@@ -39,6 +39,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "SESSION_SCHEME": "Cookie",
     # Redirect browsers (clients preferring text/html) to LOGIN_URL instead of a 401 page.
     "REDIRECT_BROWSERS_TO_LOGIN": False,
+    # Cache (alias in CACHES) that carries policy changes between processes and hosts.
+    "CACHE_ALIAS": "default",
+    # Seconds a process may go without checking for policy changes.
+    "POLL_INTERVAL": 1.0,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
 }
@@ -101,6 +105,14 @@ class AppSettings:
     @property
     def REDIRECT_BROWSERS_TO_LOGIN(self) -> bool:
         return bool(self.get("REDIRECT_BROWSERS_TO_LOGIN"))
+
+    @property
+    def CACHE_ALIAS(self) -> str:
+        return str(self.get("CACHE_ALIAS"))
+
+    @property
+    def POLL_INTERVAL(self) -> float:
+        return float(self.get("POLL_INTERVAL"))
 
     @property
     def PROBLEM_TYPE_BASE(self) -> str:

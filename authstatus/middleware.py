@@ -16,7 +16,7 @@ it exactly as it answers a URL that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -28,7 +28,8 @@ from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState
 from authstatus.decorators import is_exempt, view_policy
 from authstatus.enforcement import evaluate, middleware_authenticators
-from authstatus.responses import render_decision
+from authstatus.policies import PoliciesUnavailable
+from authstatus.responses import render_decision, unavailable_response
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -36,13 +37,20 @@ if TYPE_CHECKING:
 __all__ = ["AuthStatusMiddleware"]
 
 
-def _is_drf_view(view_func: Any) -> bool:
+def is_drf_view(view_func: Any) -> bool:
     cls = getattr(view_func, "cls", None)
     if cls is None:
         return False
     from rest_framework.views import APIView
 
     return isinstance(cls, type) and issubclass(cls, APIView)
+
+
+def is_exempt_view(view_func: Any, namespaces: Iterable[str], path_info: str | None) -> bool:
+    """Whether the middleware leaves this plain view alone (see the module docstring)."""
+    if is_exempt(view_func) or set(namespaces) & app_settings.EXEMPT_NAMESPACES:
+        return True
+    return path_info is not None and path_info == resolve_url(settings.LOGIN_URL)
 
 
 class AuthStatusMiddleware:
@@ -59,16 +67,21 @@ class AuthStatusMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        if _is_drf_view(view_func) or self._exempt(request, view_func):
+        match = request.resolver_match
+        namespaces = match.namespaces if match is not None else ()
+        if is_drf_view(view_func) or is_exempt_view(view_func, namespaces, request.path_info):
             return None
         authenticators = middleware_authenticators()
-        decision, result = evaluate(
-            request,
-            results=[a.authenticate(request) for a in authenticators],
-            challenges=challenges_for(authenticators, request),
-            view_policy=view_policy(view_func),
-            sender=type(self),
-        )
+        try:
+            decision, result = evaluate(
+                request,
+                results=[a.authenticate(request) for a in authenticators],
+                challenges=challenges_for(authenticators, request),
+                view_policy=view_policy(view_func),
+                sender=type(self),
+            )
+        except PoliciesUnavailable:
+            return unavailable_response(request)
         if decision.allowed:
             if result.credentials.state is CredentialState.VALID:
                 request.user = result.user
@@ -76,12 +89,3 @@ class AuthStatusMiddleware:
         if decision.status == 404:
             raise Http404
         return render_decision(request, decision)
-
-    @staticmethod
-    def _exempt(request: HttpRequest, view_func: Callable[..., Any]) -> bool:
-        if is_exempt(view_func):
-            return True
-        match = request.resolver_match
-        if match is not None and set(match.namespaces) & app_settings.EXEMPT_NAMESPACES:
-            return True
-        return request.path_info == resolve_url(settings.LOGIN_URL)

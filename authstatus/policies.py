@@ -13,9 +13,19 @@ declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
+
+from django.core.cache import caches
+from django.db import DatabaseError
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
@@ -23,15 +33,20 @@ from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
 
 __all__ = [
+    "PoliciesUnavailable",
     "PolicyError",
     "build_policy",
     "default_policy",
+    "policies_changed",
     "registry",
     "resolve",
     "rule_from_spec",
 ]
 
+logger = logging.getLogger("authstatus")
+
 SETTINGS = "settings"
+DATABASE = "database"
 DEFAULT = "default"
 VIEW = "view"
 
@@ -151,7 +166,7 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
         rule: Rule[Policy] = Rule(
             pattern=pattern,
             value=build_policy(
-                spec.get("access", app_settings.DEFAULT_ACCESS),
+                spec.get("access", Access.AUTHENTICATED),
                 conceal=spec.get("conceal", False),
                 required_scopes=spec.get("required_scopes"),
                 required_groups=spec.get("required_groups"),
@@ -176,7 +191,7 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
 
 def settings_rules() -> list[Rule[Policy]]:
     """Rules from ``AUTHSTATUS["POLICIES"]`` (rank 0). Invalid entries raise PolicyError;
-    the system check ``authstatus.E003`` reports them at startup."""
+    the system check ``authstatus.E004`` reports them at startup."""
     rules = []
     for spec in app_settings.POLICIES:
         rule = rule_from_spec(spec, source=SETTINGS, rank=0)
@@ -185,40 +200,128 @@ def settings_rules() -> list[Rule[Policy]]:
     return rules
 
 
+def database_rules() -> list[Rule[Policy]]:
+    """Rules from enabled ``ResourcePolicy`` rows (rank 1: they win ties with settings).
+
+    One query. A row that does not validate (saved around the admin form) fails the whole
+    load with PolicyError rather than being skipped: skipping a row could widen access.
+    """
+    from authstatus.models import ResourcePolicy
+
+    rules = []
+    for row in ResourcePolicy.objects.filter(enabled=True):
+        rule = row.rule()
+        if rule is not None:
+            rules.append(rule)
+    return rules
+
+
+class PoliciesUnavailable(RuntimeError):
+    """No policies could be loaded and none were loaded before: refuse (503), never allow."""
+
+
+VERSION_KEY = "authstatus:policies:version"
+
+
 class PolicyRegistry:
-    """The compiled rules of every source, built once per process and on invalidation."""
+    """The compiled rules of every source, shared by the threads of one process.
 
-    def __init__(self) -> None:
+    Steady state costs no database query: the compiled matcher is kept in memory, and at
+    most once per ``POLL_INTERVAL`` seconds the registry reads one *version* key from the
+    cache named by ``CACHE_ALIAS``. :func:`policies_changed` writes a new version whenever a
+    policy is saved or deleted, so every process — on every host sharing the cache —
+    reloads within ``POLL_INTERVAL``. If the cache or the database fails, the last policies
+    that loaded stay in force; a process that never loaded any raises
+    :class:`PoliciesUnavailable`.
+    """
+
+    def __init__(self, sources: Sequence[Callable[[], Sequence[Rule[Policy]]]]) -> None:
         self._lock = threading.Lock()
+        self._sources = list(sources)
         self._matcher: Matcher[Policy] | None = None
-        self._sources: list[Callable[[], Sequence[Rule[Policy]]]] = [settings_rules]
-
-    def add_source(self, source: Callable[[], Sequence[Rule[Policy]]]) -> None:
-        with self._lock:
-            if source not in self._sources:
-                self._sources.append(source)
-            self._matcher = None
+        self._version: object = None
+        self._checked_at = -math.inf
 
     def matcher(self) -> Matcher[Policy]:
         matcher = self._matcher
-        if matcher is None:
-            with self._lock:
+        if matcher is not None and time.monotonic() - self._checked_at < _poll_interval():
+            return matcher
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> Matcher[Policy]:
+        now = time.monotonic()
+        if self._matcher is not None and now - self._checked_at < _poll_interval():
+            return self._matcher  # another thread refreshed while this one waited
+        try:
+            version = _read_version()
+        except Exception:
+            logger.exception("authstatus: policy cache unavailable; keeping current policies")
+            version = _UNKNOWN
+        if self._matcher is None or (version is not _UNKNOWN and version != self._version):
+            try:
+                self._matcher = Matcher(rule for source in self._sources for rule in source())
+                self._version = version
+            except (DatabaseError, PolicyError, PatternError) as exc:
+                logger.exception("authstatus: policies failed to load; keeping the last good")
                 if self._matcher is None:
-                    rules = [rule for source in self._sources for rule in source()]
-                    self._matcher = Matcher(rules)
-                matcher = self._matcher
-        return matcher
+                    raise PoliciesUnavailable(str(exc)) from exc
+        self._checked_at = now
+        return self._matcher
 
     def invalidate(self) -> None:
+        """Reload on the next request of this process."""
+        with self._lock:
+            self._checked_at = -math.inf
+            self._version = _STALE
+
+    def reset(self) -> None:
+        """Forget everything loaded (tests; settings changes)."""
         with self._lock:
             self._matcher = None
+            self._checked_at = -math.inf
+            self._version = _STALE
 
     def match(self, method: str, path: str) -> Rule[Policy] | None:
         return self.matcher().match(method, path)
 
 
-registry = PolicyRegistry()
-on_reload(registry.invalidate)
+_UNKNOWN = object()
+_STALE = object()
+
+
+def _poll_interval() -> float:
+    return app_settings.POLL_INTERVAL
+
+
+def _cache() -> BaseCache:
+    return caches[app_settings.CACHE_ALIAS]
+
+
+def _read_version() -> object:
+    cache = _cache()
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        # First process after a cache flush: agree on one version (add is atomic).
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def policies_changed() -> None:
+    """Announce a policy change to every process (call after the change is committed)."""
+    registry.invalidate()
+    try:
+        _cache().set(VERSION_KEY, uuid.uuid4().hex, None)
+    except Exception:
+        logger.exception(
+            "authstatus: could not announce a policy change through the cache; other "
+            "processes keep their policies until the cache works again"
+        )
+
+
+registry = PolicyRegistry([settings_rules, database_rules])
+on_reload(registry.reset)
 
 
 def default_policy() -> Policy:
@@ -228,7 +331,17 @@ def default_policy() -> Policy:
 
 def resolve(method: str, path: str, view_policy: Policy | None = None) -> Policy:
     """The policy in force for ``method`` and ``path`` (see the module docstring)."""
+    return resolve_explained(method, path, view_policy)[0]
+
+
+def resolve_explained(
+    method: str, path: str, view_policy: Policy | None = None
+) -> tuple[Policy, str]:
+    """:func:`resolve`, with where the policy came from: ``"settings: …"``,
+    ``"database: …"``, ``"view: …"`` or ``"default: DEFAULT_ACCESS"``."""
     rule = registry.match(method, path)
     if rule is not None:
-        return rule.value
-    return view_policy if view_policy is not None else default_policy()
+        return rule.value, f"{rule.value.source}: {rule.value.name}"
+    if view_policy is not None:
+        return view_policy, f"{VIEW}: {view_policy.name}"
+    return default_policy(), f"{DEFAULT}: DEFAULT_ACCESS"

@@ -37,7 +37,13 @@ from authstatus.core.decision import (
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-__all__ = ["PROBLEM_JSON", "not_found_response", "problem", "render_decision"]
+__all__ = [
+    "PROBLEM_JSON",
+    "not_found_response",
+    "problem",
+    "render_decision",
+    "unavailable_response",
+]
 
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html"
@@ -123,3 +129,22 @@ def not_found_response(request: HttpRequest) -> HttpResponse:
 
 
 CONCEALED = Policy(access=Access.NOBODY, conceal=True, source="not-found")
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """``503`` with ``Retry-After`` when no policies could ever be loaded (RFC 9110 §15.6.4):
+    authstatus refuses rather than guess."""
+    body = {
+        "type": app_settings.PROBLEM_TYPE_BASE + "policies-unavailable",
+        "title": _("Service unavailable"),
+        "status": 503,
+        "detail": _("Access policies could not be loaded. Try again later."),
+        "resolution": "retry_later",
+    }
+    response = HttpResponse(json.dumps(body), status=503, content_type=PROBLEM_JSON)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

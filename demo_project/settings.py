@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from demo_project.api.policies import BASELINE_POLICIES
+
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "demo-only-not-secret")
@@ -104,19 +106,26 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
 }
 
+# Baseline policies are declared in code; the API's policies are database rows that
+# seed_demo creates (demo_project/api/policies.py) and admins edit in the admin.
 AUTHSTATUS = {
     "REALM": "api",
     "DEFAULT_ACCESS": "authenticated",
-    "POLICIES": [
-        {"path": "/", "methods": "GET", "access": "anonymous", "description": "Home page"},
-        {"path": "/accounts/**", "access": "anonymous", "description": "Login and logout"},
-        {"path": "/api/public/", "access": "anonymous"},
-        {"path": "/api/profile/", "access": "authenticated"},
-        {"path": "/api/notes/", "methods": "GET", "required_scopes": "read"},
-        {"path": "/api/notes/", "methods": "POST", "required_scopes": "write"},
-        {"path": "/api/staff/", "required_groups": ["staff-api"]},
-        {"path": "/api/closed/", "access": "nobody"},
-        {"path": "/api/vault/**", "access": "authenticated", "conceal": True},
-        {"path": "/members/", "access": "authenticated"},
-    ],
+    "POLICIES": BASELINE_POLICIES,
+    "REQUIREMENTS": {"owner": "demo_project.api.rules.is_owner"},
 }
+
+# A cache every process of the demo shares, so a policy saved in the admin reaches them all.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("DEMO_CACHE_DIR", str(BASE_DIR / ".cache")),
+    }
+}
+if os.environ.get("AUTHSTATUS_TEST_CACHE") == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        }
+    }

@@ -7,8 +7,9 @@ URLs (``/api/notes/*/`` matches ``/api/notes/7/``, not ``/api/notes/7``).
 
 Precedence, most specific first (DESIGN.md): segment by segment from the left, a literal beats
 ``*`` beats ``**``, and a longer literal path beats a shorter one; then an explicit method list
-beats "all methods"; then the higher ``priority``; then the rule's ``rank`` (the caller's
-tie-break, e.g. database over settings); then the pattern text, so the choice is deterministic.
+beats "all methods"; then the rule's ``rank`` (the caller's source order: database policies
+override settings policies of equal specificity); then the higher ``priority``; then the
+pattern text, so the choice is deterministic.
 
 The rules are compiled into a segment trie, so the cost of a lookup depends on the depth of
 the path and the wildcards along it, not on the number of rules.
@@ -124,7 +125,7 @@ class Matcher(Generic[T]):
         for specificity, rule in self._candidates(self._root, segments, 0):
             if rule.methods and method.upper() not in rule.methods:
                 continue
-            key = (specificity, bool(rule.methods), rule.priority, rule.rank, rule.pattern)
+            key = (specificity, bool(rule.methods), rule.rank, rule.priority, rule.pattern)
             if best is None or key > best[0]:
                 best = (key, rule)
         return None if best is None else best[1]

@@ -61,13 +61,13 @@ def test_literal_beats_wildcard(rules, method, path, winner):
     assert Matcher([rule(p) for p in rules]).match(method, path).pattern == winner
 
 
-def test_explicit_method_beats_all_methods_then_priority_then_rank():
+def test_explicit_method_beats_all_methods_then_rank_then_priority():
     rules = [
         rule("/a/", "all"),
         rule("/a/", "get", methods="GET"),
         rule("/a/", "post-low", methods="POST", priority=1),
         rule("/a/", "post-high", methods="POST", priority=5),
-        rule("/a/", "put-settings", methods="PUT", rank=0),
+        rule("/a/", "put-settings", methods="PUT", rank=0, priority=9),
         rule("/a/", "put-database", methods="PUT", rank=1),
     ]
     matcher = Matcher(rules)
@@ -136,7 +136,7 @@ def reference_matches(pattern: str, path: str) -> bool:
 def reference_key(r: Rule) -> tuple:
     segments = r.pattern[1:].split("/")
     spec = (*(1 if s == "**" else 2 if s == "*" else 3 for s in segments), 0)
-    return (spec, bool(r.methods), r.priority, r.rank, r.pattern)
+    return (spec, bool(r.methods), r.rank, r.priority, r.pattern)
 
 
 def reference_match(rules: list[Rule], method: str, path: str) -> Rule | None:

@@ -22,8 +22,8 @@ from authstatus.contrib.rest_framework.decisions import decide_view
 from authstatus.contrib.rest_framework.permissions import AccessDenied
 from authstatus.core.decision import Access, Decision, refuse
 from authstatus.decorators import view_policy
-from authstatus.policies import resolve
-from authstatus.responses import not_found_response, render_decision
+from authstatus.policies import PoliciesUnavailable, resolve
+from authstatus.responses import not_found_response, render_decision, unavailable_response
 
 __all__ = ["exception_handler"]
 
@@ -33,6 +33,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     view = context["view"]
     if isinstance(exc, (Http404, exceptions.NotFound)):
         return not_found_response(request._request)
+    if isinstance(exc, PoliciesUnavailable):
+        return unavailable_response(request._request)
     decision: Decision | None = None
     if isinstance(exc, AccessDenied):
         decision = exc.decision

@@ -8,6 +8,10 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
 from authstatus.contrib.rest_framework.decisions import decide_view
+from authstatus.core.decision import refuse
+from authstatus.decorators import view_policy
+from authstatus.enforcement import UserPrincipal
+from authstatus.policies import resolve
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -47,4 +51,11 @@ class PolicyPermission(BasePermission):
         raise AccessDenied(decision)
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        return True
+        """Named requirements, now with the object (``predicate(user, obj)``). A refusal is a
+        403 without challenge, or a 404 on a concealed resource."""
+        policy = resolve(request.method or "GET", request._request.path_info, view_policy(view))
+        if not policy.requirements or UserPrincipal(request.user, obj).satisfies(
+            policy.requirements
+        ):
+            return True
+        raise AccessDenied(refuse(policy))

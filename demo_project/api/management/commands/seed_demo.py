@@ -11,7 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
+from authstatus.models import ResourcePolicy
 from demo_project.api.models import VaultItem
+from demo_project.api.policies import DEMO_POLICIES
 from demo_project.api.tour import EXPIRED_TOKEN, READ_TOKEN, READ_WRITE_TOKEN
 
 CLIENT_ID = "demo-client"
@@ -55,6 +57,23 @@ class Command(BaseCommand):
                 user=alice, application=application, token=token, scope=scope, expires=expires
             )
 
+        for spec in DEMO_POLICIES:
+            ResourcePolicy.objects.update_or_create(
+                path=spec["path"],
+                methods=spec.get("methods", ""),
+                defaults={
+                    "access": spec.get("access", "authenticated"),
+                    "conceal": spec.get("conceal", False),
+                    "required_scopes": spec.get("required_scopes", ""),
+                    "required_groups": spec.get("required_groups", []),
+                    "required_permissions": [],
+                    "requirements": spec.get("requirements", []),
+                    "enabled": True,
+                    "priority": 0,
+                    "description": spec["description"],
+                },
+            )
+
         VaultItem.objects.update_or_create(
             pk=1, defaults={"owner": alice, "name": "Alice's diary", "secret": "dear diary"}
         )
@@ -64,7 +83,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded users alice, bob, admin ({staff.name}: admin), client {CLIENT_ID}, "
-                f"{len((READ_TOKEN, READ_WRITE_TOKEN, EXPIRED_TOKEN))} tour tokens."
+                f"{len((READ_TOKEN, READ_WRITE_TOKEN, EXPIRED_TOKEN))} tour tokens, "
+                f"{len(DEMO_POLICIES)} resource policies."
             )
         )
 

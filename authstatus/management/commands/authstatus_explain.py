@@ -1,0 +1,40 @@
+"""``manage.py authstatus_explain METHOD PATH``: the decision and the exact response headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from authstatus.explain import explain
+
+
+class Command(BaseCommand):
+    help = "Explain what authstatus answers to METHOD PATH for a client (nothing is sent)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("method")
+        parser.add_argument("path")
+        parser.add_argument("--user", help="Username of the client (session login).")
+        parser.add_argument(
+            "--scopes",
+            help='Client sends a bearer token with these scopes, e.g. "read write" '
+            "(of --user if given).",
+        )
+        parser.add_argument("--accept", default="application/json", help="Accept header.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = None
+        if options["user"]:
+            model = get_user_model()
+            try:
+                user = model._default_manager.get_by_natural_key(options["user"])
+            except model.DoesNotExist as exc:
+                raise CommandError(f"No user '{options['user']}'.") from exc
+        scopes = options["scopes"].split() if options["scopes"] is not None else None
+        explanation = explain(
+            options["method"], options["path"], user=user, scopes=scopes, accept=options["accept"]
+        )
+        for line in explanation.lines():
+            self.stdout.write(line)
