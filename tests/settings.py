@@ -1,9 +1,26 @@
 """Test settings: the demo project plus test-only views (tests/urls.py)."""
 
+import os
+
 from demo_project.settings import *  # noqa: F403
-from demo_project.settings import INSTALLED_APPS
+from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
+from demo_project.settings import AUTHSTATUS, INSTALLED_APPS
 
 ROOT_URLCONF = "tests.urls"
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+# rest_framework.authtoken: tests/testapp's WithForeignToken view uses DRF's TokenAuthentication,
+# whose Token model only exists (is concrete) when the app is installed.
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken", "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 DEBUG = False
+
+# The demo's API policies from settings, so tests need no seeded rows (see
+# tests/test_demo_database_policies.py for the seeded-rows variant).
+AUTHSTATUS = {**AUTHSTATUS, "POLICIES": [*BASELINE_POLICIES, *DEMO_POLICIES]}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if os.environ.get("AUTHSTATUS_TEST_CACHE") == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        }
+    }
