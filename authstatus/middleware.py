@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import resolve_url
+from django.utils.cache import patch_vary_headers
 
 from authstatus.authentication import challenges_for
 from authstatus.conf import app_settings
@@ -58,7 +59,13 @@ class AuthStatusMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 404:
+            # Deciding a concealed refusal reads the session, so SessionMiddleware marks that
+            # 404 "Vary: Cookie"; a URL that does not exist is answered without reading it.
+            # Every 404 varies alike, so the header cannot tell the two apart.
+            patch_vary_headers(response, ("Cookie",))
+        return response
 
     def process_view(
         self,

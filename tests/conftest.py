@@ -41,3 +41,37 @@ def read_token(alice):
 @pytest.fixture
 def expired_token(alice):
     return AccessTokenFactory(user=alice, expired=True)
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def denials():
+    """Every ``access_denied`` signal sent while the test runs, as a list of kwargs dicts."""
+    from authstatus.signals import access_denied
+
+    received: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        received.append({"sender": sender, **kwargs})
+
+    access_denied.connect(receiver, weak=False, dispatch_uid="tests-denials")
+    yield received
+    access_denied.disconnect(dispatch_uid="tests-denials")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policies(request):
+    """Each test starts with freshly compiled policies (its database is new) and, where it
+    uses the database, with them already loaded: steady state, as in a warm process."""
+    from authstatus.policies import registry
+
+    registry.reset()
+    if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+        registry.matcher()
+    yield
+    registry.reset()

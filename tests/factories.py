@@ -61,3 +61,14 @@ class AccessTokenFactory(factory.django.DjangoModelFactory):
         expired = factory.Trait(
             expires=factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1))
         )
+
+
+class VaultItemFactory(factory.django.DjangoModelFactory):
+    """An item of the demo's concealed vault; only its owner may see it."""
+
+    class Meta:
+        model = "demo_api.VaultItem"
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"item{n}")
+    secret = "s3cret"

@@ -2,8 +2,8 @@
 
 import os
 
-from demo_project.settings import *  # noqa: F403
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
+from demo_project.settings import *  # noqa: F403
 from demo_project.settings import AUTHSTATUS, INSTALLED_APPS
 
 ROOT_URLCONF = "tests.urls"

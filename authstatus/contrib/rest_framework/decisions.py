@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework.exceptions import AuthenticationFailed
 
-from authstatus.authentication import Result, authorization_header
+from authstatus.authentication import Result, authorization_header, combine
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
-from authstatus.core.decision import Credentials, Decision, Failure, Policy
+from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
 from authstatus.decorators import view_policy
-from authstatus.enforcement import evaluate
+from authstatus.enforcement import evaluate, notify
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-__all__ = ["challenges", "decide_view", "results"]
+__all__ = ["challenges", "decide_view", "refuse_view", "results"]
 
 
 def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:
@@ -101,4 +101,13 @@ def decide_view(
         policy=policy,
         sender=type(view),
     )
+    return decision
+
+
+def refuse_view(request: Request, view: APIView, policy: Policy, description: str = "") -> Decision:
+    """A refusal decided outside the table (an object-level requirement, a third-party
+    permission class): :func:`~authstatus.core.decision.refuse`, announced through
+    ``access_denied`` like every other refusal."""
+    decision = refuse(policy, description)
+    notify(request._request, decision, combine(results(request)), type(view))
     return decision

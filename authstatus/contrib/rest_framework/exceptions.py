@@ -18,9 +18,9 @@ from typing import Any
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 
-from authstatus.contrib.rest_framework.decisions import decide_view
+from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
 from authstatus.contrib.rest_framework.permissions import AccessDenied
-from authstatus.core.decision import Access, Decision, refuse
+from authstatus.core.decision import Access, Decision
 from authstatus.decorators import view_policy
 from authstatus.policies import PoliciesUnavailable, resolve
 from authstatus.responses import not_found_response, render_decision, unavailable_response
@@ -61,5 +61,5 @@ def _third_party_refusal(request: Any, view: Any, exc: exceptions.APIException) 
         policy = dataclasses.replace(policy, access=Access.AUTHENTICATED)
     decision = decide_view(request, view, policy=policy, raised=None)
     if decision.allowed:
-        return refuse(policy, str(exc.detail))
+        return refuse_view(request, view, policy, str(exc.detail))
     return decision

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
-from authstatus.contrib.rest_framework.decisions import decide_view
-from authstatus.core.decision import refuse
+from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
 from authstatus.decorators import view_policy
 from authstatus.enforcement import UserPrincipal
 from authstatus.policies import resolve
@@ -58,4 +57,4 @@ class PolicyPermission(BasePermission):
             policy.requirements
         ):
             return True
-        raise AccessDenied(refuse(policy))
+        raise AccessDenied(refuse_view(request, view, policy))

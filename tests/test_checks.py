@@ -1,0 +1,268 @@
+"""System checks: one id per misconfiguration (authstatus.checks.Codes), none for the demo."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core import checks as django_checks
+from django.test import override_settings
+
+from authstatus.checks import Codes, check_drf, check_middleware, check_settings
+
+MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
+AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _ids(messages) -> list[str]:
+    return [m.id for m in messages]
+
+
+def _authstatus_messages():
+    return [m for m in django_checks.run_checks() if (m.id or "").startswith("authstatus.")]
+
+
+def _with(**changes) -> override_settings:
+    return override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **changes})
+
+
+def _with_policy(spec: dict) -> override_settings:
+    return _with(POLICIES=[*settings.AUTHSTATUS["POLICIES"], spec])
+
+
+def test_every_code_is_distinct_and_well_formed():
+    codes = {name: value for name, value in vars(Codes).items() if name.isupper()}
+    assert len(set(codes.values())) == len(codes)
+    for value in codes.values():
+        prefix, _, number = value.partition(".")
+        assert prefix == "authstatus"
+        assert number[0] in "EW"
+        assert number[1:].isdigit()
+
+
+def test_demo_settings_produce_no_authstatus_messages():
+    assert _authstatus_messages() == []
+
+
+def test_checks_are_registered_and_run_by_run_checks():
+    with _with(DEFAULT_ACCESS="everyone"):
+        assert _ids(_authstatus_messages()) == [Codes.BAD_DEFAULT_ACCESS]
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [["REALM", "api"], "api", None, 42])
+def test_authstatus_not_a_dict(value):
+    with override_settings(AUTHSTATUS=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.NOT_A_DICT]
+    assert all(m.level == django_checks.ERROR for m in messages)
+
+
+def test_unknown_key():
+    with _with(REALMS="api", DEFAULT_ACESS="anonymous"):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.UNKNOWN_KEY, Codes.UNKNOWN_KEY]
+    assert "DEFAULT_ACESS" in messages[0].msg
+    assert "REALMS" in messages[1].msg
+
+
+@pytest.mark.parametrize("value", ["everyone", "Authenticated", "", "public"])
+def test_bad_default_access(value):
+    with _with(DEFAULT_ACCESS=value):
+        assert _ids(check_settings()) == [Codes.BAD_DEFAULT_ACCESS]
+
+
+@pytest.mark.parametrize("value", ["anonymous", "authenticated", "nobody"])
+def test_good_default_access(value):
+    with _with(DEFAULT_ACCESS=value):
+        assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"path": "/api/x*"},
+        {"path": "api/x/"},
+        {"path": "/api/x/?q=1"},
+        {"path": "/api/x/", "required_scopes": 'a"b'},
+        {"path": "/api/x/", "required_scopes": "a\\b"},
+        {"path": "/api/x/", "access": "nobody", "required_scopes": "read"},
+        {"path": "/api/x/", "access": "anonymous", "required_groups": ["staff-api"]},
+        {"path": "/api/x/", "access": "everyone"},
+        {"path": "/api/x/", "required_permissions": "no_dot"},
+        {"path": "/api/x/", "requirements": "undeclared"},
+        {"path": "/api/x/", "methods": "GET P(ST"},
+        {"path": "/api/x/", "priority": "high"},
+        {"path": "/api/x/", "acess": "anonymous"},
+        {"access": "anonymous"},
+        "/api/x/",
+    ],
+)
+def test_bad_policy(spec):
+    with _with_policy(spec):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_POLICY]
+    assert messages[0].msg.startswith(f"POLICIES[{len(settings.AUTHSTATUS['POLICIES'])}]")
+
+
+def test_policies_not_a_list():
+    with _with(POLICIES="/api/"):
+        assert _ids(check_settings()) == [Codes.BAD_POLICY]
+
+
+def test_disabled_policy_is_still_validated_for_its_path():
+    with _with_policy({"enabled": False}):
+        assert _ids(check_settings()) == [Codes.BAD_POLICY]
+
+
+@pytest.mark.parametrize("realm", ["api\r\nSet-Cookie: x=1", "api\n", "api\r", "caf\u00e9"])
+def test_bad_realm(realm):
+    with _with(REALM=realm):
+        assert _ids(check_settings()) == [Codes.BAD_REALM]
+
+
+def test_realm_with_quotes_is_fine():
+    with _with(REALM='my "api"'):
+        assert check_settings() == []
+
+
+@pytest.mark.parametrize("methods", [[], ["cookie"], ["header", "fragment"], "header"])
+def test_bad_bearer_methods(methods):
+    with _with(BEARER_METHODS=methods):
+        assert _ids(check_settings()) == [Codes.BAD_BEARER_METHODS]
+
+
+@pytest.mark.parametrize("scheme", ["Cookie Auth", "", "Cookie,", 'Co"okie'])
+def test_bad_session_scheme(scheme):
+    with _with(SESSION_SCHEME=scheme):
+        assert _ids(check_settings()) == [Codes.BAD_SESSION_SCHEME]
+
+
+OWNER = "demo_project.api.rules.is_owner"
+
+
+@pytest.mark.parametrize(
+    "requirements",
+    [
+        ["owner"],
+        "owner",
+        {"owner": OWNER, "other": 42},
+        {"owner": OWNER, 1: "tests.x.y"},
+    ],
+)
+def test_bad_requirements(requirements):
+    # Only the malformed setting is reported: policies that name no requirement are fine
+    # and must not drown E008 in follow-on E004s.
+    policies = [p for p in settings.AUTHSTATUS["POLICIES"] if not p.get("requirements")]
+    with _with(REQUIREMENTS=requirements, POLICIES=policies):
+        assert _ids(check_settings()) == [Codes.BAD_REQUIREMENTS]
+
+
+def test_policy_naming_an_undeclared_requirement():
+    with _with(REQUIREMENTS={}):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_POLICY]
+    assert "'owner'" in messages[0].msg
+
+
+def test_declared_requirement_may_be_named_by_a_policy():
+    with _with(
+        REQUIREMENTS={"owner": OWNER, "is_staff": "django.contrib.auth.models.User.is_staff"},
+        POLICIES=[{"path": "/api/x/", "requirements": "is_staff owner"}],
+    ):
+        assert check_settings() == []
+
+
+# --- warnings -------------------------------------------------------------------------------
+
+
+def test_middleware_missing():
+    middleware = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+    with override_settings(MIDDLEWARE=middleware):
+        messages = check_middleware()
+    assert _ids(messages) == [Codes.MIDDLEWARE_MISSING]
+    assert messages[0].level == django_checks.WARNING
+
+
+def test_middleware_before_authentication_middleware():
+    middleware = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE_PATH]
+    middleware.insert(middleware.index(AUTH_MIDDLEWARE), MIDDLEWARE_PATH)
+    with override_settings(MIDDLEWARE=middleware):
+        assert _ids(check_middleware()) == [Codes.MIDDLEWARE_ORDER]
+
+
+def test_middleware_in_place():
+    assert check_middleware() == []
+
+
+def _drf(**changes) -> override_settings:
+    return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, **changes})
+
+
+def test_drf_exception_handler_missing():
+    config = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "EXCEPTION_HANDLER"}
+    with override_settings(REST_FRAMEWORK=config):
+        assert _ids(check_drf()) == [Codes.HANDLER_MISSING]
+    with _drf(EXCEPTION_HANDLER="rest_framework.views.exception_handler"):
+        assert _ids(check_drf()) == [Codes.HANDLER_MISSING]
+
+
+def test_drf_permission_missing():
+    with _drf(DEFAULT_PERMISSION_CLASSES=["rest_framework.permissions.IsAuthenticated"]):
+        assert _ids(check_drf()) == [Codes.PERMISSION_MISSING]
+
+
+def test_drf_foreign_authentication_class():
+    classes = [
+        *settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+        "rest_framework.authentication.TokenAuthentication",
+    ]
+    with _drf(DEFAULT_AUTHENTICATION_CLASSES=classes):
+        messages = check_drf()
+    assert _ids(messages) == [Codes.FOREIGN_AUTHENTICATION]
+    assert "rest_framework.authentication.TokenAuthentication" in messages[0].msg
+
+
+def test_drf_without_rest_framework_settings():
+    with override_settings(REST_FRAMEWORK={}):
+        assert _ids(check_drf()) == [Codes.HANDLER_MISSING, Codes.PERMISSION_MISSING]
+
+
+def test_drf_demo_configuration_is_clean():
+    assert check_drf() == []
+
+
+@pytest.mark.parametrize("methods", [["header", "query"], ["query"], ["body", "query"]])
+def test_query_tokens_warn(methods):
+    with _with(BEARER_METHODS=methods):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.QUERY_TOKENS]
+    assert messages[0].level == django_checks.WARNING
+
+
+@pytest.mark.parametrize("methods", [["header"], ["body"], ["header", "body"]])
+def test_good_bearer_methods(methods):
+    with _with(BEARER_METHODS=methods):
+        assert check_settings() == []
+
+
+def test_every_code_is_exercised():
+    """Guard: a new id in Codes needs a test in this module."""
+    tested = {
+        Codes.NOT_A_DICT,
+        Codes.UNKNOWN_KEY,
+        Codes.BAD_DEFAULT_ACCESS,
+        Codes.BAD_POLICY,
+        Codes.BAD_REALM,
+        Codes.BAD_BEARER_METHODS,
+        Codes.BAD_SESSION_SCHEME,
+        Codes.BAD_REQUIREMENTS,
+        Codes.MIDDLEWARE_MISSING,
+        Codes.MIDDLEWARE_ORDER,
+        Codes.HANDLER_MISSING,
+        Codes.PERMISSION_MISSING,
+        Codes.FOREIGN_AUTHENTICATION,
+        Codes.QUERY_TOKENS,
+    }
+    assert {v for k, v in vars(Codes).items() if k.isupper()} == tested
