@@ -26,7 +26,12 @@ from authstatus.core.decision import Credentials, CredentialState, Failure
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
+# Set on a request whose bearer token came in the URI query (RFC 6750 §2.3); the middleware
+# then marks the response Cache-Control: private.
+URI_TOKEN_ATTRIBUTE = "authstatus_token_in_uri"
+
 __all__ = [
+    "URI_TOKEN_ATTRIBUTE",
     "Authenticator",
     "BasicAuthenticator",
     "Result",

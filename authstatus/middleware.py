@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import resolve_url
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from authstatus.authentication import challenges_for
+from authstatus.authentication import URI_TOKEN_ATTRIBUTE, challenges_for
 from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState
 from authstatus.decorators import is_exempt, view_policy
@@ -65,6 +65,9 @@ class AuthStatusMiddleware:
             # 404 "Vary: Cookie"; a URL that does not exist is answered without reading it.
             # Every 404 varies alike, so the header cannot tell the two apart.
             patch_vary_headers(response, ("Cookie",))
+        if getattr(request, URI_TOKEN_ATTRIBUTE, False):
+            # RFC 6750 §2.3: a response to a request with the token in the URI query.
+            patch_cache_control(response, private=True)
         return response
 
     def process_view(

@@ -505,6 +505,14 @@ def test_query_token_when_enabled(client, token, all_bearer_methods):
     response = client.get(f"/api/profile/?access_token={token.token}")
     assert response.status_code == 200
     assert response.json()["username"] == "alice"
+    # RFC 6750 §2.3: a response to a URI-query token must not be stored by shared caches.
+    assert "private" in {d.strip() for d in response["Cache-Control"].split(",")}
+
+
+def test_header_token_response_is_not_marked_private(client, token):
+    response = client.get("/api/profile/", HTTP_AUTHORIZATION=f"Bearer {token.token}")
+    assert response.status_code == 200
+    assert not response.has_header("Cache-Control")
 
 
 def test_form_body_token_when_enabled(client, token, all_bearer_methods):

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.models import get_access_token_model
 
-from authstatus.authentication import Authenticator, Result, authorization_header
+from authstatus.authentication import (
+    URI_TOKEN_ATTRIBUTE,
+    Authenticator,
+    Result,
+    authorization_header,
+)
 from authstatus.conf import app_settings
 from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
 from authstatus.core.decision import Credentials, Failure
@@ -73,6 +78,8 @@ class BearerAuthenticator(Authenticator):
         methods = app_settings.BEARER_METHODS
         if query and "query" in methods:
             places.extend(query)
+            # RFC 6750 §2.3: the response must not be stored by shared caches.
+            setattr(request, URI_TOKEN_ATTRIBUTE, True)
         if body and "body" in methods:
             places.extend(body)
         if not places:
