@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
@@ -26,6 +27,8 @@ DRF = "authstatus.contrib.rest_framework."
 HANDLER = DRF + "exception_handler"
 PERMISSION = DRF + "PolicyPermission"
 BEARER_METHODS = frozenset({"header", "body", "query"})
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+PROCESS_LOCAL_BACKENDS = frozenset({LOCMEM, "django.core.cache.backends.dummy.DummyCache"})
 
 
 class Codes:
@@ -45,6 +48,10 @@ class Codes:
     PERMISSION_MISSING = "authstatus.W004"
     FOREIGN_AUTHENTICATION = "authstatus.W005"
     QUERY_TOKENS = "authstatus.W006"
+    BAD_CACHE = "authstatus.E009"
+    BAD_POLL_INTERVAL = "authstatus.E010"
+    BAD_NAME_LIST = "authstatus.E011"
+    PROCESS_LOCAL_CACHE = "authstatus.W007"
 
 
 @register(Tags.security)
@@ -97,6 +104,16 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id=Codes.QUERY_TOKENS,
             )
         )
+    errors += _check_propagation(raw)
+    for key in ("EXEMPT_NAMESPACES", "MIDDLEWARE_AUTHENTICATORS"):
+        value = raw.get(key, [])
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            errors.append(Error(f"{key} must be a list of strings.", id=Codes.BAD_NAME_LIST))
+    for path in raw.get("MIDDLEWARE_AUTHENTICATORS", []) if not errors else []:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            errors.append(Error(f"MIDDLEWARE_AUTHENTICATORS: {exc}", id=Codes.BAD_NAME_LIST))
     requirements = raw.get("REQUIREMENTS", {})
     if not isinstance(requirements, Mapping) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in requirements.items()
@@ -118,6 +135,40 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             rule_from_spec(spec, source="settings", rank=0)
         except PolicyError as exc:
             errors.append(Error(f"POLICIES[{index}]: {exc}", id=Codes.BAD_POLICY))
+    return errors
+
+
+def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """CACHE_ALIAS names a configured cache; POLL_INTERVAL is a non-negative number."""
+    errors: list[CheckMessage] = []
+    interval = raw.get("POLL_INTERVAL", DEFAULTS["POLL_INTERVAL"])
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
+        errors.append(
+            Error(
+                "POLL_INTERVAL must be a number of seconds, 0 or more.",
+                id=Codes.BAD_POLL_INTERVAL,
+            )
+        )
+    alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
+    caches_setting = getattr(settings, "CACHES", {}) or {"default": {}}
+    if alias not in caches_setting:
+        errors.append(
+            Error(
+                f"CACHE_ALIAS '{alias}' is not a cache in CACHES.",
+                hint="Policy changes reach other processes through this cache.",
+                id=Codes.BAD_CACHE,
+            )
+        )
+    elif caches_setting[alias].get("BACKEND", LOCMEM) in PROCESS_LOCAL_BACKENDS:
+        errors.append(
+            Warning(
+                f"The cache '{alias}' that carries policy changes is local to one process.",
+                hint="With several worker processes or hosts, policies saved in the admin "
+                "reach only the process that saved them. Use a shared cache (Redis, "
+                "Memcached, file-based) or set AUTHSTATUS['CACHE_ALIAS'] to one.",
+                id=Codes.PROCESS_LOCAL_CACHE,
+            )
+        )
     return errors
 
 

@@ -87,7 +87,11 @@ def evaluate(
 
 def notify(request: HttpRequest, decision: Decision, result: Result, sender: type) -> None:
     access_denied.send(
-        sender=sender, request=request, decision=decision, credentials=result.credentials
+        sender=sender,
+        request=request,
+        decision=decision,
+        credentials=result.credentials,
+        user=result.user,
     )
 
 

@@ -47,11 +47,16 @@ def is_drf_view(view_func: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, APIView)
 
 
-def is_exempt_view(view_func: Any, namespaces: Iterable[str], path_info: str | None) -> bool:
-    """Whether the middleware leaves this plain view alone (see the module docstring)."""
+def is_exempt_view(view_func: Any, namespaces: Iterable[str], *paths: str) -> bool:
+    """Whether the middleware leaves this plain view alone (see the module docstring).
+
+    ``paths`` are the request's paths to compare with ``LOGIN_URL``: ``request.path`` (with
+    the script prefix, as a reversed URL name resolves) and ``request.path_info`` (without
+    it, as a literal ``LOGIN_URL`` path is usually written).
+    """
     if is_exempt(view_func) or set(namespaces) & app_settings.EXEMPT_NAMESPACES:
         return True
-    return path_info is not None and path_info == resolve_url(settings.LOGIN_URL)
+    return resolve_url(settings.LOGIN_URL) in paths
 
 
 class AuthStatusMiddleware:
@@ -79,7 +84,9 @@ class AuthStatusMiddleware:
     ) -> HttpResponse | None:
         match = request.resolver_match
         namespaces = match.namespaces if match is not None else ()
-        if is_drf_view(view_func) or is_exempt_view(view_func, namespaces, request.path_info):
+        if is_drf_view(view_func) or is_exempt_view(
+            view_func, namespaces, request.path, request.path_info
+        ):
             return None
         authenticators = middleware_authenticators()
         try:

@@ -109,7 +109,7 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
         response = HttpResponse(
             json.dumps(problem(decision)), status=decision.status, content_type=PROBLEM_JSON
         )
-    if decision.challenges:
+    if decision.challenges and response.status_code == decision.status:
         response["WWW-Authenticate"] = format_challenges(decision.challenges)
     response["Cache-Control"] = "no-store"
     patch_vary_headers(response, VARY)
@@ -142,7 +142,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
         "title": _("Service unavailable"),
         "status": 503,
         "detail": _("Access policies could not be loaded. Try again later."),
-        "resolution": "retry_later",
+        "resolution": Resolution.RETRY_LATER.value,
     }
     response = HttpResponse(json.dumps(body), status=503, content_type=PROBLEM_JSON)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -43,9 +43,8 @@ class Route:
         """Left alone by the middleware (DRF views never are: PolicyPermission enforces)."""
         from authstatus.middleware import is_drf_view, is_exempt_view
 
-        return not is_drf_view(self.view) and is_exempt_view(
-            self.view, self.namespaces, self.sample
-        )
+        paths = () if self.sample is None else (self.sample,)
+        return not is_drf_view(self.view) and is_exempt_view(self.view, self.namespaces, *paths)
 
 
 @dataclass(frozen=True)

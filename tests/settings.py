@@ -1,6 +1,7 @@
 """Test settings: the demo project plus test-only views (tests/urls.py)."""
 
 import os
+import tempfile
 
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
 from demo_project.settings import *  # noqa: F403
@@ -16,7 +17,13 @@ DEBUG = False
 # The demo's API policies from settings, so tests need no seeded rows (see
 # tests/test_demo_database_policies.py for the seeded-rows variant).
 AUTHSTATUS = {**AUTHSTATUS, "POLICIES": [*BASELINE_POLICIES, *DEMO_POLICIES]}
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Shared between processes like the demo's (a process-local cache draws check W007).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": tempfile.mkdtemp(prefix="authstatus-test-cache-"),
+    }
+}
 if os.environ.get("AUTHSTATUS_TEST_CACHE") == "redis":
     CACHES = {
         "default": {

@@ -43,6 +43,43 @@ def test_demo_settings_produce_no_authstatus_messages():
     assert _authstatus_messages() == []
 
 
+# --- propagation settings ---------------------------------------------------------------
+
+
+def test_process_local_cache_warns():
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    ):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.PROCESS_LOCAL_CACHE]
+    assert messages[0].level == django_checks.WARNING
+
+
+def test_unknown_cache_alias():
+    with _with(CACHE_ALIAS="policies"):
+        assert _ids(check_settings()) == [Codes.BAD_CACHE]
+
+
+@pytest.mark.parametrize("value", [-1, "1", None, True])
+def test_bad_poll_interval(value):
+    with _with(POLL_INTERVAL=value):
+        assert _ids(check_settings()) == [Codes.BAD_POLL_INTERVAL]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("EXEMPT_NAMESPACES", "admin"),
+        ("EXEMPT_NAMESPACES", [1]),
+        ("MIDDLEWARE_AUTHENTICATORS", "authstatus.authentication.SessionAuthenticator"),
+        ("MIDDLEWARE_AUTHENTICATORS", ["authstatus.authentication.NoSuchAuthenticator"]),
+    ],
+)
+def test_bad_name_lists(key, value):
+    with _with(**{key: value}):
+        assert _ids(check_settings()) == [Codes.BAD_NAME_LIST]
+
+
 def test_checks_are_registered_and_run_by_run_checks():
     with _with(DEFAULT_ACCESS="everyone"):
         assert _ids(_authstatus_messages()) == [Codes.BAD_DEFAULT_ACCESS]
@@ -264,5 +301,9 @@ def test_every_code_is_exercised():
         Codes.PERMISSION_MISSING,
         Codes.FOREIGN_AUTHENTICATION,
         Codes.QUERY_TOKENS,
+        Codes.BAD_CACHE,
+        Codes.BAD_POLL_INTERVAL,
+        Codes.BAD_NAME_LIST,
+        Codes.PROCESS_LOCAL_CACHE,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -405,6 +405,8 @@ def test_browser_is_redirected_to_login_when_configured(client, db):
         response = client.get("/members/", HTTP_ACCEPT="text/html")
     assert response.status_code == 302
     assert response["Location"] == f"{LOGIN_URL}?next=/members/"
+    # A redirect is not a 401: a challenge on it would mean nothing (RFC 9110 §11.6.1).
+    assert not response.has_header("WWW-Authenticate")
 
 
 def test_api_client_on_members_page_gets_problem_json(client, db):
@@ -562,3 +564,21 @@ def test_tour_step_answers_as_announced(seeded_demo, client, step):
 def test_tour_covers_every_row_of_the_decision_table():
     statuses = {re.match(r"\d{3}", step.expected).group() for step in STEPS}
     assert statuses >= {"200", "201", "400", "401", "403", "404"}
+
+
+def test_client_credentials_token_reads_no_notes_and_cannot_write(client, db):
+    """A token without a user (client-credentials grant) is valid but owns nothing."""
+    from tests.factories import AccessTokenFactory
+
+    token = AccessTokenFactory(user=None, scope="read write")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token.token}"}
+    assert client.get("/api/notes/", **auth).json() == []
+    response = client.post("/api/notes/", {"text": "x"}, **auth)
+    assert_refusal(
+        response,
+        403,
+        "forbidden",
+        "not_permitted",
+        challenge=(),
+        detail="Notes belong to users; a client-credentials token has none.",
+    )

@@ -407,6 +407,14 @@ def test_access_denied_for_insufficient_scope(client, read_token, denials):
     (sent,) = denials
     assert sent["decision"].outcome is Outcome.INSUFFICIENT_SCOPE
     assert sent["credentials"].scopes == frozenset({"read"})
+    assert sent["user"] == read_token.user
+
+
+def test_access_denied_names_no_user_for_failed_credentials(client, alice, denials):
+    client.force_login(alice)  # a session user, but the token sent is bad
+    client.get(ECHO, HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
+    (sent,) = denials
+    assert sent["user"] is None
 
 
 def test_access_denied_for_csrf_refusal(alice, denials):

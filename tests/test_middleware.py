@@ -330,3 +330,23 @@ def test_access_denied_not_sent_for_allowed_or_exempt(client, denials):
 def test_access_denied_sent_for_concealed_refusal(client, denials):
     client.get("/t/plain/concealed/")
     assert [d["decision"].outcome for d in denials] == [Outcome.NOT_FOUND]
+
+
+@pytest.mark.parametrize("login_url", ["login", "/accounts/login/"])
+def test_login_page_is_exempt_under_a_script_prefix(client, db, login_url):
+    """Deployed under a sub-path: LOGIN_URL as a URL name reverses with the prefix, as a
+    literal path it is usually written without; the login page stays open either way."""
+    from django.urls import set_script_prefix
+
+    try:
+        set_script_prefix("/app/")
+        # No policy opens /accounts/**: only the LOGIN_URL exemption can let this through.
+        with override_settings(
+            LOGIN_URL=login_url, AUTHSTATUS={**settings.AUTHSTATUS, "POLICIES": []}
+        ):
+            response = client.get("/accounts/login/", SCRIPT_NAME="/app")
+            refused = client.get("/members/", SCRIPT_NAME="/app")
+    finally:
+        set_script_prefix("/")
+    assert response.status_code == 200
+    assert refused.status_code == 401

@@ -132,6 +132,8 @@ class Resolution(enum.StrEnum):
     """This principal may not do this: tell the user it is private; do not retry as is."""
     NOT_FOUND = "not_found"
     """Nothing: the resource does not exist for this client."""
+    RETRY_LATER = "retry_later"
+    """The server cannot decide now (no policies loaded): retry after ``Retry-After``."""
 
 
 @dataclass(frozen=True, slots=True)

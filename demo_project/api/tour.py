@@ -1,7 +1,7 @@
 """The scenario tour: one request per row of the decision table, as data.
 
-``manage.py demo_tour`` prints them as curl commands (and ``--run URL`` sends them); the demo
-home page lists the same rows.
+``manage.py demo_tour`` prints them as curl commands (``--run`` sends them to ``--base``,
+default http://127.0.0.1:8000); the demo home page lists the same rows.
 """
 
 from __future__ import annotations

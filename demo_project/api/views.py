@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import generics
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,9 +36,11 @@ class NotesView(generics.ListCreateAPIView):
     serializer_class = NoteSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Note.objects.filter(owner=self.request.user)
+        return Note.objects.filter(owner=_user_or_none(self.request))
 
     def perform_create(self, serializer):  # type: ignore[no-untyped-def]
+        if not self.request.user.is_authenticated:
+            raise PermissionDenied("Notes belong to users; a client-credentials token has none.")
         serializer.save(owner=self.request.user)
 
 
@@ -55,7 +58,7 @@ class VaultList(generics.ListAPIView):
     serializer_class = VaultItemSerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return VaultItem.objects.filter(owner=self.request.user)
+        return VaultItem.objects.filter(owner=_user_or_none(self.request))
 
 
 class VaultDetail(generics.RetrieveAPIView):
@@ -65,6 +68,11 @@ class VaultDetail(generics.RetrieveAPIView):
 
     serializer_class = VaultItemSerializer
     queryset = VaultItem.objects.all()
+
+
+def _user_or_none(request: Request):  # type: ignore[no-untyped-def]
+    """The user, or None for a client-credentials token (it has no user, so no notes)."""
+    return request.user if request.user.is_authenticated else None
 
 
 def _scheme(request: Request) -> str | None:
