@@ -6,12 +6,15 @@
 #   DJANGO_SPEC  pip requirement installed after the project, e.g.
 #                'Django>=6.0,<6.1' (default: none, pip's choice)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS='-k policy -x'
+#   PYTEST_MARKERS  pytest -m expression (default 'not browser': the real-browser tests
+#                need Chromium and run in `.ci/run browser`; PYTEST_MARKERS= runs all)
 #   DEMO_ADDR    address for `make demo`'s runserver       (default 127.0.0.1:8000)
 
 VENV ?= .venv
 PYTHON ?= python3
 DJANGO_SPEC ?=
 PYTEST_ARGS ?=
+PYTEST_MARKERS ?= not browser
 DEMO_ADDR ?= 127.0.0.1:8000
 
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
@@ -26,7 +29,7 @@ ifneq ($(strip $(shell cat $(STAMP) 2>/dev/null)),$(strip $(DJANGO_SPEC)))
 STAMP_FORCE := FORCE
 endif
 
-.PHONY: help setup lint format typecheck migrations-check pytest test demo clean FORCE
+.PHONY: help setup lint format typecheck migrations-check pytest test bench demo clean FORCE
 
 help: ## Show this help
 	@echo "Usage: make TARGET [VENV=.venv] [PYTHON=python3] [DJANGO_SPEC=...] [PYTEST_ARGS=...]"
@@ -62,11 +65,14 @@ migrations-check: setup ## Fail if models changed without a migration
 # pytest exits 5 when it collected no tests; that is a failure too (it is
 # non-zero, so make stops), but say so plainly.
 pytest: setup ## Run the test suite (PYTEST_ARGS=... to pass options)
-	@rc=0; $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(VPY) -m pytest $(if $(strip $(PYTEST_MARKERS)),-m '$(PYTEST_MARKERS)') $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make pytest: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
 test: lint typecheck migrations-check pytest ## Everything CI runs per Python: lint, typecheck, migrations-check, pytest
+
+bench: setup ## Run the benchmarks (see benchmarks/README.md)
+	$(VPY) -m benchmarks.bench_matcher
 
 demo: setup ## Migrate + seed the demo db, print a curl tour, run the dev server
 	$(VPY) manage.py migrate --noinput

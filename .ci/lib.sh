@@ -8,6 +8,9 @@
 #   pg_ensure_installed         install Debian's PostgreSQL server if missing
 #   pg_start / pg_stop          throwaway cluster on 127.0.0.1:<free port>
 #   pg_env                      print `export PG...=` lines for the cluster
+#   redis_ensure_installed      install Debian's Redis server (and redis-cli) if missing
+#   redis_start / redis_stop    throwaway redis-server on 127.0.0.1:<free port>
+#   chromium_ensure_installed   install Debian's Chromium if /usr/bin/chromium is missing
 
 log() { printf '[ci] %s\n' "$*" >&2; }
 die() {
@@ -210,5 +213,89 @@ pg_stop() {
     if [ "$dir" = "${PG_CLUSTER_DIR:-}" ]; then
         unset PG_CLUSTER_DIR
     fi
+    return 0
+}
+
+# --------------------------------------------------------------------------
+# Chromium: Debian's package, driven by Playwright (whose own browser download
+# does not work here) in the browser stage
+# --------------------------------------------------------------------------
+
+CHROMIUM_BIN=/usr/bin/chromium
+
+chromium_ensure_installed() {
+    if [ -x "$CHROMIUM_BIN" ]; then
+        log "Chromium already installed: $CHROMIUM_BIN"
+        return 0
+    fi
+    log "installing Chromium from Debian (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        chromium >&2
+    [ -x "$CHROMIUM_BIN" ] || die "chromium installed but $CHROMIUM_BIN is missing"
+}
+
+# --------------------------------------------------------------------------
+# Redis: a throwaway server, nothing persisted
+# --------------------------------------------------------------------------
+
+redis_ensure_installed() {
+    if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+        log "Redis already installed: $(redis-server --version | awk '{print $3}' | sed 's/^v=//')"
+        return 0
+    fi
+    log "installing Redis from Debian (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        redis-server >&2
+    command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
+    command -v redis-cli >/dev/null 2>&1 || die "redis-cli installed but not on PATH"
+}
+
+# redis_start: sets and exports REDIS_DIR, REDIS_PORT, REDIS_PID; leaves a redis-server
+# running in the background on 127.0.0.1:$REDIS_PORT (no RDB, no AOF, data dir REDIS_DIR).
+redis_start() {
+    local tries=0 i
+    REDIS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/authstatus-redis.XXXXXX")"
+    export REDIS_DIR
+    # A free port can be taken between probing and binding: retry a few times.
+    while :; do
+        tries=$((tries + 1))
+        REDIS_PORT="$(_free_port)"
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+            --daemonize no --dir "$REDIS_DIR" >"$REDIS_DIR/server.log" 2>&1 </dev/null &
+        REDIS_PID=$!
+        export REDIS_PORT REDIS_PID
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
+                log "Redis $(redis-server --version | awk '{print $3}' | sed 's/^v=//') up on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID, dir $REDIS_DIR)"
+                return 0
+            fi
+            sleep 0.1
+        done
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+        [ "$tries" -lt 3 ] || {
+            tail -n 50 "$REDIS_DIR/server.log" >&2 || true
+            die "redis-server did not start ($tries tries)"
+        }
+        log "redis-server did not come up on port $REDIS_PORT; retrying"
+    done
+}
+
+# redis_stop: stop the server redis_start started and delete its directory. Idempotent;
+# safe in an EXIT trap (never fails).
+redis_stop() {
+    if [ -n "${REDIS_PID:-}" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+        log "stopping Redis (pid $REDIS_PID)"
+        kill "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    fi
+    unset REDIS_PID
+    case "${REDIS_DIR:-}" in
+    */authstatus-redis.*) rm -rf -- "$REDIS_DIR" ;;
+    esac
+    unset REDIS_DIR
     return 0
 }

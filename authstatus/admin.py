@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html_join
@@ -164,6 +165,10 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return extra + super().get_urls()
 
     def try_request_view(self, request: HttpRequest) -> HttpResponse:
+        # admin_view() only checks for a staff user; the page discloses the policies, so it
+        # needs the permissions that the changelist needs.
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         form = TryRequestForm(request.GET or None)
         explanation = None
         if form.is_valid():

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
 from django.core.cache import caches
-from django.db import DatabaseError
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
@@ -126,7 +125,9 @@ def build_policy(
                 "required_permissions",
             )
     names = _words(requirements)
-    declared = app_settings.REQUIREMENTS
+    # Read only when needed: a malformed REQUIREMENTS setting (authstatus.E008) must not
+    # invalidate policies that name no requirement.
+    declared = app_settings.REQUIREMENTS if names else {}
     for requirement in names:
         if requirement not in declared:
             raise PolicyError(
@@ -176,7 +177,7 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
                 name=str(spec.get("description") or pattern),
             ),
             methods=methods,
-            priority=int(spec.get("priority", 0)),
+            priority=_priority(spec.get("priority", 0)),
             rank=rank,
         )
         Matcher([rule])  # validates the pattern
@@ -187,6 +188,15 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
             raise
         raise PolicyError(str(exc), "priority") from exc
     return rule
+
+
+def _priority(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PolicyError(f"priority must be a whole number, not {value!r}.", "priority")
+    try:
+        return int(value)
+    except ValueError:
+        raise PolicyError(f"priority must be a whole number, not {value!r}.", "priority") from None
 
 
 def settings_rules() -> list[Rule[Policy]]:
@@ -210,7 +220,15 @@ def database_rules() -> list[Rule[Policy]]:
 
     rules = []
     for row in ResourcePolicy.objects.filter(enabled=True):
-        rule = row.rule()
+        try:
+            rule = row.rule()
+        except Exception as exc:
+            # Name the row (the message alone does not say which one), and report values
+            # of the wrong type (JSON fields hold anything when written around clean()) as
+            # the PolicyError they are.
+            raise PolicyError(
+                f"resource policy #{row.pk} ({row.path!r}): {exc}", getattr(exc, "field", None)
+            ) from exc
         if rule is not None:
             rules.append(rule)
     return rules
@@ -258,11 +276,15 @@ class PolicyRegistry:
         except Exception:
             logger.exception("authstatus: policy cache unavailable; keeping current policies")
             version = _UNKNOWN
-        if self._matcher is None or (version is not _UNKNOWN and version != self._version):
+        # Reload when nothing is loaded, when this process invalidated its policies itself
+        # (it saved a change: it knows, even if the cache cannot tell it), or when the cache
+        # holds another version than the one loaded.
+        stale = self._version is _STALE
+        if self._matcher is None or stale or (version is not _UNKNOWN and version != self._version):
             try:
                 self._matcher = Matcher(rule for source in self._sources for rule in source())
                 self._version = version
-            except (DatabaseError, PolicyError, PatternError) as exc:
+            except Exception as exc:  # whatever failed, never fall back to "no policies"
                 logger.exception("authstatus: policies failed to load; keeping the last good")
                 if self._matcher is None:
                     raise PoliciesUnavailable(str(exc)) from exc

@@ -1,0 +1,1 @@
+"""Benchmarks for django-authstatus; see benchmarks/README.md. Run from the repository root."""
