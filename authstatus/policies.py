@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
 from django.core.cache import caches
+from django.db import connection
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
@@ -258,6 +259,7 @@ class PolicyRegistry:
         self._sources = list(sources)
         self._matcher: Matcher[Policy] | None = None
         self._version: object = None
+        self._local_change = False
         self._checked_at = -math.inf
 
     def matcher(self) -> Matcher[Policy]:
@@ -276,14 +278,24 @@ class PolicyRegistry:
         except Exception:
             logger.exception("authstatus: policy cache unavailable; keeping current policies")
             version = _UNKNOWN
-        # Reload when nothing is loaded, when this process invalidated its policies itself
-        # (it saved a change: it knows, even if the cache cannot tell it), or when the cache
-        # holds another version than the one loaded.
-        stale = self._version is _STALE
-        if self._matcher is None or stale or (version is not _UNKNOWN and version != self._version):
+        # Reload when nothing is loaded, when this process changed a policy itself (it knows,
+        # even if the cache cannot tell it), when the last load was provisional, or when the
+        # cache holds another version than the one loaded.
+        if (
+            self._matcher is None
+            or self._local_change
+            or self._version is _PROVISIONAL
+            or (version is not _UNKNOWN and version != self._version)
+        ):
             try:
                 self._matcher = Matcher(rule for source in self._sources for rule in source())
-                self._version = version
+                # A load inside the transaction that made the change may see rows that are
+                # then rolled back (Django has no rollback hook): keep it only until the
+                # next poll, so a rolled-back change outlives its transaction by at most
+                # POLL_INTERVAL.
+                provisional = self._local_change and connection.in_atomic_block
+                self._version = _PROVISIONAL if provisional else version
+                self._local_change = False
             except Exception as exc:  # whatever failed, never fall back to "no policies"
                 logger.exception("authstatus: policies failed to load; keeping the last good")
                 if self._matcher is None:
@@ -292,24 +304,25 @@ class PolicyRegistry:
         return self._matcher
 
     def invalidate(self) -> None:
-        """Reload on the next request of this process."""
+        """This process changed a policy: reload on its next request."""
         with self._lock:
             self._checked_at = -math.inf
-            self._version = _STALE
+            self._local_change = True
 
     def reset(self) -> None:
         """Forget everything loaded (tests; settings changes)."""
         with self._lock:
             self._matcher = None
             self._checked_at = -math.inf
-            self._version = _STALE
+            self._version = None
+            self._local_change = False
 
     def match(self, method: str, path: str) -> Rule[Policy] | None:
         return self.matcher().match(method, path)
 
 
-_UNKNOWN = object()
-_STALE = object()
+_UNKNOWN = object()  # the cache could not be read
+_PROVISIONAL = object()  # loaded inside the transaction that changed a policy
 
 
 def _poll_interval() -> float:

@@ -316,3 +316,24 @@ def test_database_unavailable_without_policies_refuses_browsers_too(caplog):
     client = APIClient()
     assert_unavailable(client.get("/members/", HTTP_ACCEPT="text/html"))
     assert_unavailable(client.post("/api/notes/", {"text": "x"}, format="json"))
+
+
+def test_a_rolled_back_change_is_not_enforced_past_the_poll_interval(client, db):
+    """Loaded inside the transaction that saved it, a change is provisional: when that
+    transaction rolls back, the next poll drops it (Django has no rollback hook)."""
+    from django.db import transaction
+
+    from authstatus.policies import registry
+
+    assert client.get("/api/public/").status_code == 200
+    with authstatus_settings(POLL_INTERVAL=0.05):
+        try:
+            with transaction.atomic():
+                ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
+                registry.matcher()  # this process reloads inside the transaction
+                assert client.get("/api/public/").status_code == 401
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        time.sleep(0.1)
+        assert client.get("/api/public/").status_code == 200
