@@ -42,7 +42,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Cache (alias in CACHES) that carries policy changes between processes and hosts.
     "CACHE_ALIAS": "default",
     # Seconds a process may go without checking for policy changes.
-    "POLL_INTERVAL": 1.0,
+    "POLL_INTERVAL": 0.5,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
 }

@@ -27,8 +27,10 @@ from authstatus.core.challenges import Challenge, parse_challenges
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(ROOT / "manage.py")
-POLL_INTERVAL = 1.0  # the demo's AUTHSTATUS["POLL_INTERVAL"] (the default)
-MARGIN = 1.0
+POLL_INTERVAL = 0.5  # the demo's AUTHSTATUS["POLL_INTERVAL"] (the default)
+# Issue 3: "enforced by every worker process within 1 s". The measured time also includes this
+# test's polling loop and one request to each server.
+MARGIN = 0.5
 WAIT = 15.0  # give up polling after this many seconds (a failure, not a hang)
 START_TIMEOUT = 60.0
 COMMAND_TIMEOUT = 180.0
