@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from authstatus.conf import app_settings
 from authstatus.explain import explain
 from authstatus.models import ResourcePolicy
+from authstatus.policies import POLICY_FIELDS
 from authstatus.routes import routes_matching
 
 if TYPE_CHECKING:
@@ -60,19 +61,7 @@ class ResourcePolicyForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = ResourcePolicy
-        fields = [
-            "path",
-            "methods",
-            "access",
-            "conceal",
-            "required_scopes",
-            "required_groups",
-            "required_permissions",
-            "requirements",
-            "enabled",
-            "priority",
-            "description",
-        ]
+        fields = list(POLICY_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

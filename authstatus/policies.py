@@ -50,21 +50,22 @@ DATABASE = "database"
 DEFAULT = "default"
 VIEW = "view"
 
-SPEC_KEYS = frozenset(
-    {
-        "path",
-        "methods",
-        "access",
-        "conceal",
-        "required_scopes",
-        "required_groups",
-        "required_permissions",
-        "requirements",
-        "priority",
-        "enabled",
-        "description",
-    }
+# The fields of a policy, in the order forms show them: the keys of a settings policy dict
+# and the editable fields of ResourcePolicy.
+POLICY_FIELDS = (
+    "path",
+    "methods",
+    "access",
+    "conceal",
+    "required_scopes",
+    "required_groups",
+    "required_permissions",
+    "requirements",
+    "enabled",
+    "priority",
+    "description",
 )
+SPEC_KEYS = frozenset(POLICY_FIELDS)
 
 
 class PolicyError(ValueError):
