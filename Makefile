@@ -9,6 +9,8 @@
 #   PYTEST_MARKERS  pytest -m expression (default 'not browser': the real-browser tests
 #                need Chromium and run in `.ci/run browser`; PYTEST_MARKERS= runs all)
 #   DEMO_ADDR    address for `make demo`'s runserver       (default 127.0.0.1:8000)
+#   FUZZ_EXAMPLES  examples per fuzz target for `make fuzz`  (default 100000)
+#   BENCH_ARGS   options for `python -m benchmarks`, e.g. '--no-throughput --rounds 5'
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -16,6 +18,9 @@ DJANGO_SPEC ?=
 PYTEST_ARGS ?=
 PYTEST_MARKERS ?= not browser
 DEMO_ADDR ?= 127.0.0.1:8000
+BENCH_ARGS ?=
+# apt-get for `make bench` runs through sudo unless we are root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 PIP := $(VENV)/bin/pip --disable-pip-version-check -q
 VPY := $(VENV)/bin/python
@@ -29,7 +34,7 @@ ifneq ($(strip $(shell cat $(STAMP) 2>/dev/null)),$(strip $(DJANGO_SPEC)))
 STAMP_FORCE := FORCE
 endif
 
-.PHONY: help setup lint format typecheck migrations-check pytest test bench demo clean FORCE
+.PHONY: help setup lint format typecheck migrations-check pytest test fuzz bench bench-concealment demo clean FORCE
 
 help: ## Show this help
 	@echo "Usage: make TARGET [VENV=.venv] [PYTHON=python3] [DJANGO_SPEC=...] [PYTEST_ARGS=...]"
@@ -71,8 +76,25 @@ pytest: setup ## Run the test suite (PYTEST_ARGS=... to pass options)
 
 test: lint typecheck migrations-check pytest ## Everything CI runs per Python: lint, typecheck, migrations-check, pytest
 
-bench: setup ## Run the benchmarks (see benchmarks/README.md)
-	$(VPY) -m benchmarks.bench_matcher
+# The fuzz targets of tests/fuzz with the `fuzz` hypothesis profile: FUZZ_EXAMPLES hostile
+# requests per configuration (two), every invariant checked. About 10 minutes at 100,000.
+FUZZ_EXAMPLES ?= 100000
+fuzz: setup ## Long fuzz run: FUZZ_EXAMPLES (100000) hostile requests per configuration
+	AUTHSTATUS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VPY) -m pytest tests/fuzz -p no:cacheprovider \
+		--hypothesis-profile=fuzz --hypothesis-show-statistics -q $(PYTEST_ARGS)
+
+bench-concealment: setup ## Time concealed vs missing responses (benchmarks/bench_concealment.py)
+	$(VPY) -m benchmarks.bench_concealment
+
+# Installs what only the benchmark needs when it is missing: the `bench` extra (gunicorn,
+# matplotlib) and Debian's wrk. Rewrites docs/performance.md and docs/performance-*.png.
+bench: setup ## Run the benchmarks, rewrite docs/performance.md (BENCH_ARGS=--help for options)
+	@$(VPY) -c 'import gunicorn, matplotlib' 2>/dev/null || $(PIP) install -e '.[bench]'
+	@command -v wrk >/dev/null || { \
+		echo "installing wrk (Debian package)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(VPY) -m benchmarks $(BENCH_ARGS)
 
 demo: setup ## Migrate + seed the demo db, print a curl tour, run the dev server
 	$(VPY) manage.py migrate --noinput

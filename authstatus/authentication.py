@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import resolve_url
+from django.utils.encoding import iri_to_uri
 
 from authstatus.conf import app_settings
 from authstatus.core.challenges import Challenge, basic_challenge
@@ -55,7 +56,13 @@ class Result:
 
     @classmethod
     def absent(cls) -> Result:
+        # Frozen and immutable: every request without credentials shares one value.
+        if cls is Result:
+            return _ABSENT
         return cls(Credentials.absent())
+
+
+_ABSENT = Result(Credentials.absent())
 
 
 def authorization_header(request: HttpRequest) -> tuple[str, str] | None:
@@ -85,6 +92,8 @@ class Authenticator:
     * :meth:`challenge` returns the challenge for a ``401`` on a route that accepts this
       scheme, without any ``error`` parameter (the decision adds those), like DRF's
       ``BaseAuthentication.authenticate_header``.
+    * :meth:`challenges` returns every base challenge the authenticator contributes, in
+      order: :meth:`challenge`, plus for bearer tokens the opt-in ``OAuth2`` flow challenge.
     * :attr:`can_fail` is ``False`` for authenticators that can only report ``ABSENT`` or
       ``VALID`` (sessions): once another authenticator has succeeded they need not run.
     """
@@ -97,6 +106,9 @@ class Authenticator:
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return Challenge(self.scheme, (("realm", app_settings.REALM),))
+
+    def challenges(self, request: HttpRequest) -> tuple[Challenge, ...]:
+        return (self.challenge(request),)
 
 
 class SessionAuthenticator(Authenticator):
@@ -126,7 +138,9 @@ class SessionAuthenticator(Authenticator):
             self.scheme,
             (
                 ("realm", app_settings.REALM),
-                ("form-action", str(resolve_url(settings.LOGIN_URL))),
+                # A URI: percent-encoded (RFC 3987 §3.1), so a LOGIN_URL with non-ASCII,
+                # spaces or quotes cannot make the challenge unsendable.
+                ("form-action", iri_to_uri(str(resolve_url(settings.LOGIN_URL)))),
                 ("cookie-name", settings.SESSION_COOKIE_NAME),
             ),
         )
@@ -213,12 +227,12 @@ def combine(results: Iterable[Result]) -> Result:
 def challenges_for(
     authenticators: Sequence[Authenticator], request: HttpRequest
 ) -> tuple[Challenge, ...]:
-    """The base challenge of every authenticator, in order, one per scheme."""
+    """The base challenges of every authenticator, in order, one per scheme."""
     seen: set[str] = set()
     out: list[Challenge] = []
     for authenticator in authenticators:
-        challenge = authenticator.challenge(request)
-        if challenge.scheme.lower() not in seen:
-            seen.add(challenge.scheme.lower())
-            out.append(challenge)
+        for challenge in authenticator.challenges(request):
+            if challenge.scheme.lower() not in seen:
+                seen.add(challenge.scheme.lower())
+                out.append(challenge)
     return tuple(out)

@@ -17,16 +17,28 @@ from django.utils.module_loading import import_string
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
 from authstatus.core.decision import Access
+from authstatus.core.matching import PatternError, validate_pattern
 from authstatus.policies import PolicyError, rule_from_spec
 
-__all__ = ["Codes", "check_drf", "check_middleware", "check_settings"]
+__all__ = [
+    "Codes",
+    "check_bearer_cache",
+    "check_concealment",
+    "check_drf",
+    "check_middleware",
+    "check_oauth2_challenge",
+    "check_settings",
+]
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DRF = "authstatus.contrib.rest_framework."
 HANDLER = DRF + "exception_handler"
 PERMISSION = DRF + "PolicyPermission"
+COMMON_MIDDLEWARE = "authstatus.middleware.CommonMiddleware"
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 BEARER_METHODS = frozenset({"header", "body", "query"})
+OAUTH2_ENDPOINTS = ("oauth2_provider:authorize", "oauth2_provider:token")
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 PROCESS_LOCAL_BACKENDS = frozenset({LOCMEM, "django.core.cache.backends.dummy.DummyCache"})
 
@@ -52,6 +64,14 @@ class Codes:
     BAD_POLL_INTERVAL = "authstatus.E010"
     BAD_NAME_LIST = "authstatus.E011"
     PROCESS_LOCAL_CACHE = "authstatus.W007"
+    OAUTH2_ENDPOINTS_MISSING = "authstatus.W008"
+    HANDLER404_MISSING = "authstatus.W009"
+    SLASH_REDIRECT_REVEALS = "authstatus.W010"
+    CSRF_FAILURE_VIEW_MISSING = "authstatus.W011"
+    BAD_CONCEALED_CHALLENGE_PATHS = "authstatus.E012"
+    BAD_BEARER_CACHE_SECONDS = "authstatus.E013"
+    BAD_BEARER_CACHE_ALIAS = "authstatus.E014"
+    LONG_BEARER_CACHE = "authstatus.W012"
 
 
 @register(Tags.security)
@@ -105,6 +125,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             )
         )
     errors += _check_propagation(raw)
+    errors += _check_concealed_challenge_paths(raw)
     for key in ("EXEMPT_NAMESPACES", "MIDDLEWARE_AUTHENTICATORS"):
         value = raw.get(key, [])
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
@@ -169,6 +190,30 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
                 id=Codes.PROCESS_LOCAL_CACHE,
             )
         )
+    return errors
+
+
+def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """CONCEALED_CHALLENGE_PATHS is a list of policy path patterns."""
+    value = raw.get("CONCEALED_CHALLENGE_PATHS", [])
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        return [
+            Error(
+                "CONCEALED_CHALLENGE_PATHS must be a list of path patterns.",
+                id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for pattern in value:
+        try:
+            validate_pattern(pattern)
+        except PatternError as exc:
+            errors.append(
+                Error(
+                    f"CONCEALED_CHALLENGE_PATHS: {pattern!r}: {exc}",
+                    id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
+                )
+            )
     return errors
 
 
@@ -238,3 +283,190 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
             )
         )
     return warnings
+
+
+@register(Tags.security, Tags.urls)
+def check_oauth2_challenge(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """With ``OAUTH2_CHALLENGE`` on, django-oauth-toolkit's endpoints can be reversed."""
+    if not app_settings.OAUTH2_CHALLENGE:
+        return []
+    from django.apps import apps
+    from django.urls import NoReverseMatch, reverse
+
+    missing = list(OAUTH2_ENDPOINTS)
+    if apps.is_installed("oauth2_provider"):
+        missing = []
+        for name in OAUTH2_ENDPOINTS:
+            try:
+                reverse(name)
+            except NoReverseMatch:
+                missing.append(name)
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"OAUTH2_CHALLENGE is on but {', '.join(missing)} cannot be reversed.",
+            hint="Include django-oauth-toolkit's URLs, e.g. path('o/', include("
+            "'oauth2_provider.urls', namespace='oauth2_provider')). Without them the OAuth2 "
+            "challenge leaves the endpoint out, or is not sent at all.",
+            id=Codes.OAUTH2_ENDPOINTS_MISSING,
+        )
+    ]
+
+
+@register(Tags.security, Tags.urls)
+def check_concealment(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Where concealment is configured, nothing outside authstatus tells a concealed resource
+    from a missing one: the root URLconf's ``handler404`` is authstatus's, ``APPEND_SLASH``
+    cannot redirect to a concealed route, and a CSRF failure on one is a 404."""
+    if not _concealment_configured():
+        return []
+    from django.urls import get_resolver
+
+    from authstatus.views import CSRF_FAILURE_VIEW, HANDLER404, csrf_failure, page_not_found
+
+    warnings: list[CheckMessage] = []
+    if get_resolver().resolve_error_handler(404) is not page_not_found:
+        warnings.append(
+            Warning(
+                "Resources are concealed, but the root URLconf's handler404 is not "
+                "authstatus's: a URL that does not exist is answered differently from a "
+                "concealed one.",
+                hint=f"Set handler404 = '{HANDLER404}' in {settings.ROOT_URLCONF}.",
+                id=Codes.HANDLER404_MISSING,
+            )
+        )
+    if getattr(settings, "APPEND_SLASH", False) or getattr(settings, "PREPEND_WWW", False):
+        stock = _stock_common_middleware()
+        if stock:
+            warnings.append(
+                Warning(
+                    f"Resources are concealed, but {stock} redirects a URL without its "
+                    "trailing slash to a concealed route, and answers a missing one 404.",
+                    hint=f"Replace it with '{COMMON_MIDDLEWARE}' in MIDDLEWARE, or set "
+                    "APPEND_SLASH = False.",
+                    id=Codes.SLASH_REDIRECT_REVEALS,
+                )
+            )
+    if _installed(CSRF_MIDDLEWARE) and _import(settings.CSRF_FAILURE_VIEW) is not csrf_failure:
+        warnings.append(
+            Warning(
+                "Resources are concealed, but CSRF_FAILURE_VIEW is not authstatus's: a POST "
+                "without a CSRF token to a concealed plain view is answered 403, to a "
+                "missing URL 404.",
+                hint=f"Set CSRF_FAILURE_VIEW = '{CSRF_FAILURE_VIEW}'.",
+                id=Codes.CSRF_FAILURE_VIEW_MISSING,
+            )
+        )
+    return warnings
+
+
+def _import(path: str) -> Any:
+    try:
+        return import_string(path)
+    except ImportError:
+        return None
+
+
+def _installed(base: str) -> bool:
+    """Whether MIDDLEWARE holds ``base`` (a dotted path) or a subclass of it."""
+    cls = _import(base)
+    for path in getattr(settings, "MIDDLEWARE", None) or []:
+        entry = _import(path)
+        if isinstance(entry, type) and isinstance(cls, type) and issubclass(entry, cls):
+            return True
+    return False
+
+
+def _concealment_configured() -> bool:
+    """Whether anything the checks can see conceals: a settings policy, a view's ``@access``
+    default, ``CONCEALED_CHALLENGE_PATHS``. (Database policies cannot be seen here.)"""
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping):
+        return False
+    if raw.get("CONCEALED_CHALLENGE_PATHS"):
+        return True
+    policies = raw.get("POLICIES", [])
+    if isinstance(policies, Sequence) and any(
+        isinstance(spec, Mapping) and spec.get("conceal") and spec.get("enabled", True)
+        for spec in policies
+    ):
+        return True
+    from authstatus.decorators import view_policy
+    from authstatus.routes import iter_routes
+
+    for route in iter_routes():
+        policy = view_policy(route.view)
+        if policy is not None and policy.conceal:
+            return True
+    return False
+
+
+def _stock_common_middleware() -> str | None:
+    """The MIDDLEWARE entry that is Django's CommonMiddleware (or a subclass) but not
+    authstatus's, if any."""
+    from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+
+    from authstatus.middleware import CommonMiddleware
+
+    for path in getattr(settings, "MIDDLEWARE", None) or []:
+        cls = _import(path)
+        if (
+            isinstance(cls, type)
+            and issubclass(cls, DjangoCommonMiddleware)
+            and not issubclass(cls, CommonMiddleware)
+        ):
+            return str(path)
+    return None
+
+
+# Beyond this, the revocation latency of cached tokens deserves a conscious decision.
+LONG_BEARER_CACHE_SECONDS = 300
+
+
+@register(Tags.security)
+def check_bearer_cache(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``BEARER_CACHE_SECONDS`` is a number of seconds, 0 or more; when the cache is on,
+    ``BEARER_CACHE_ALIAS`` names a configured cache."""
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping):
+        return []  # authstatus.E001
+    seconds = raw.get("BEARER_CACHE_SECONDS", DEFAULTS["BEARER_CACHE_SECONDS"])
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return [
+            Error(
+                "BEARER_CACHE_SECONDS must be a number of seconds, 0 (off) or more.",
+                id=Codes.BAD_BEARER_CACHE_SECONDS,
+            )
+        ]
+    if seconds == 0:
+        return []
+    errors: list[CheckMessage] = []
+    alias = raw.get("BEARER_CACHE_ALIAS", DEFAULTS["BEARER_CACHE_ALIAS"])
+    caches_setting = getattr(settings, "CACHES", {}) or {"default": {}}
+    if alias not in caches_setting:
+        errors.append(
+            Error(
+                f"BEARER_CACHE_ALIAS '{alias}' is not a cache in CACHES.",
+                hint="Valid bearer tokens are cached there; a LocMemCache alias is fastest.",
+                id=Codes.BAD_BEARER_CACHE_ALIAS,
+            )
+        )
+    if seconds > LONG_BEARER_CACHE_SECONDS:
+        errors.append(
+            Warning(
+                f"Revoked bearer tokens stay usable for up to {seconds:g} seconds.",
+                hint="BEARER_CACHE_SECONDS is also the revocation latency: a revoked token, "
+                "or one whose user was deactivated, is accepted until its cache entry "
+                f"expires. Keep it short (at most {LONG_BEARER_CACHE_SECONDS} s), or "
+                "silence this warning if that delay is acceptable.",
+                id=Codes.LONG_BEARER_CACHE,
+            )
+        )
+    return errors

@@ -45,6 +45,18 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "POLL_INTERVAL": 0.5,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
+    # Path patterns under which a 404 to a request without credentials carries the Bearer
+    # challenge, on existing and missing paths alike (a hint; off when empty).
+    "CONCEALED_CHALLENGE_PATHS": [],
+    # Send an `OAuth2` challenge after `Bearer` naming the OAuth 2.0 flows (and DOT's
+    # endpoints) that fix the refusal. Follows a proposal on the IETF OAuth WG list, not an
+    # RFC: off by default.
+    "OAUTH2_CHALLENGE": False,
+    # Seconds a valid bearer token may be answered from a cache instead of the database
+    # (0: off). Also how long a revoked token may still be accepted.
+    "BEARER_CACHE_SECONDS": 0,
+    # Cache (alias in CACHES) of valid bearer tokens; a process-local one is fastest.
+    "BEARER_CACHE_ALIAS": "default",
 }
 
 
@@ -117,6 +129,22 @@ class AppSettings:
     @property
     def PROBLEM_TYPE_BASE(self) -> str:
         return str(self.get("PROBLEM_TYPE_BASE"))
+
+    @property
+    def CONCEALED_CHALLENGE_PATHS(self) -> Sequence[str]:
+        return list(self.get("CONCEALED_CHALLENGE_PATHS"))
+
+    @property
+    def OAUTH2_CHALLENGE(self) -> bool:
+        return bool(self.get("OAUTH2_CHALLENGE"))
+
+    @property
+    def BEARER_CACHE_SECONDS(self) -> float:
+        return float(self.get("BEARER_CACHE_SECONDS"))
+
+    @property
+    def BEARER_CACHE_ALIAS(self) -> str:
+        return str(self.get("BEARER_CACHE_ALIAS"))
 
 
 app_settings = AppSettings()

@@ -10,8 +10,18 @@ alone:
   serving ``settings.LOGIN_URL``, and views marked ``@authstatus.decorators.exempt``: they do
   their own access control, and a login page must stay reachable.
 
-A concealed refusal raises ``Http404``, so Django's own 404 handling (``handler404``) answers
-it exactly as it answers a URL that does not exist.
+A concealed refusal raises ``Http404``, so Django's own 404 handling (``handler404``, which
+should be :func:`authstatus.views.page_not_found`) answers it exactly as it answers a URL that
+does not exist. Nothing else may tell the two apart:
+
+* every 404 varies on ``Authorization``, ``Cookie`` and ``Accept``, as refusals do;
+* ``CsrfViewMiddleware`` refuses an unsafe request in its ``process_view``, which runs before
+  this one's: with ``CSRF_FAILURE_VIEW = "authstatus.views.csrf_failure"`` a request that
+  would be refused as concealed gets the 404 instead of the CSRF failure page;
+* a request that cannot be authenticated at all (a query string too large to read) is a 404
+  on a concealed resource;
+* :class:`CommonMiddleware` replaces Django's, so ``APPEND_SLASH`` never redirects to a
+  concealed resource (a missing one gets no redirect either).
 """
 
 from __future__ import annotations
@@ -20,22 +30,31 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
+from django.middleware import common
 from django.shortcuts import resolve_url
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from authstatus.authentication import URI_TOKEN_ATTRIBUTE, challenges_for
+from authstatus import policies
+from authstatus.authentication import URI_TOKEN_ATTRIBUTE, Result, challenges_for
 from authstatus.conf import app_settings
-from authstatus.core.decision import CredentialState
+from authstatus.core.decision import CredentialState, Decision
 from authstatus.decorators import is_exempt, view_policy
 from authstatus.enforcement import evaluate, middleware_authenticators
 from authstatus.policies import PoliciesUnavailable
-from authstatus.responses import render_decision, unavailable_response
+from authstatus.responses import (
+    TOKEN_PARAMETER,
+    VARY,
+    render_decision,
+    unavailable_response,
+)
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = ["AuthStatusMiddleware"]
+__all__ = ["AuthStatusMiddleware", "CommonMiddleware", "refused_as_concealed"]
 
 
 def is_drf_view(view_func: Any) -> bool:
@@ -68,10 +87,11 @@ class AuthStatusMiddleware:
         if response.status_code == 404:
             # Deciding a concealed refusal reads the session, so SessionMiddleware marks that
             # 404 "Vary: Cookie"; a URL that does not exist is answered without reading it.
-            # Every 404 varies alike, so the header cannot tell the two apart.
-            patch_vary_headers(response, ("Cookie",))
-        if getattr(request, URI_TOKEN_ATTRIBUTE, False):
-            # RFC 6750 §2.3: a response to a request with the token in the URI query.
+            # Every 404 varies like a refusal, so the header cannot tell the two apart.
+            patch_vary_headers(response, VARY)
+        if getattr(request, URI_TOKEN_ATTRIBUTE, False) or _token_in_query(request):
+            # RFC 6750 §2.3: a response to a request with the token in the URI query — also
+            # where no authenticator looked (a missing URL), or a 404 would differ.
             patch_cache_control(response, private=True)
         return response
 
@@ -84,19 +104,10 @@ class AuthStatusMiddleware:
     ) -> HttpResponse | None:
         match = request.resolver_match
         namespaces = match.namespaces if match is not None else ()
-        if is_drf_view(view_func) or is_exempt_view(
-            view_func, namespaces, request.path, request.path_info
-        ):
+        if not self._enforces(request, view_func, namespaces):
             return None
-        authenticators = middleware_authenticators()
         try:
-            decision, result = evaluate(
-                request,
-                results=[a.authenticate(request) for a in authenticators],
-                challenges=challenges_for(authenticators, request),
-                view_policy=view_policy(view_func),
-                sender=type(self),
-            )
+            decision, result = self._decide(request, view_func)
         except PoliciesUnavailable:
             return unavailable_response(request)
         if decision.allowed:
@@ -106,3 +117,92 @@ class AuthStatusMiddleware:
         if decision.status == 404:
             raise Http404
         return render_decision(request, decision)
+
+    @staticmethod
+    def _enforces(request: HttpRequest, view_func: Any, namespaces: Iterable[str]) -> bool:
+        return not (
+            is_drf_view(view_func)
+            or is_exempt_view(view_func, namespaces, request.path, request.path_info)
+        )
+
+    @staticmethod
+    def _decide(request: HttpRequest, view_func: Any) -> tuple[Decision, Result]:
+        """The decision for a plain view. A request the authenticators cannot read (Django
+        raises ``SuspiciousOperation`` for a query with too many fields) is a 404 on a
+        concealed resource — as it is on a missing one — and Django's 400 elsewhere."""
+        authenticators = middleware_authenticators()
+        try:
+            results = [a.authenticate(request) for a in authenticators]
+        except SuspiciousOperation:
+            method = request.method or "GET"
+            if policies.resolve(method, request.path_info, view_policy(view_func)).conceal:
+                raise Http404 from None
+            raise
+        return evaluate(
+            request,
+            results=results,
+            challenges=challenges_for(authenticators, request),
+            view_policy=view_policy(view_func),
+            sender=AuthStatusMiddleware,
+        )
+
+
+def refused_as_concealed(request: HttpRequest) -> bool:
+    """Whether :class:`AuthStatusMiddleware` refuses ``request`` as concealed (a 404), for
+    code that answers before its ``process_view`` runs (:func:`authstatus.views.csrf_failure`).
+    Only requests whose URL resolved to a view the middleware enforces are considered."""
+    match = getattr(request, "resolver_match", None)
+    if match is None or not AuthStatusMiddleware._enforces(request, match.func, match.namespaces):
+        return False
+    try:
+        decision, _ = AuthStatusMiddleware._decide(request, match.func)
+    except (PoliciesUnavailable, SuspiciousOperation):
+        return False
+    except Http404:
+        return True
+    return decision.status == 404
+
+
+def _token_in_query(request: HttpRequest) -> bool:
+    """Whether the query carries an ``access_token`` while query tokens are enabled."""
+    if TOKEN_PARAMETER not in request.META.get("QUERY_STRING", ""):
+        return False
+    if "query" not in app_settings.BEARER_METHODS:
+        return False
+    try:
+        return TOKEN_PARAMETER in request.GET
+    except SuspiciousOperation:  # too many fields: Django refuses to read the query
+        return False
+
+
+class CommonMiddleware(common.CommonMiddleware):
+    """Django's ``CommonMiddleware``, except that it never redirects to a concealed resource.
+
+    Use it in place of ``django.middleware.common.CommonMiddleware`` (check
+    ``authstatus.W010``). With ``APPEND_SLASH``, Django answers ``/api/vault`` with a redirect
+    to ``/api/vault/`` because that URL has a route, and ``/api/nothere`` with a 404: the
+    redirect alone would tell a concealed route from a missing one. Here a path whose slashed
+    form is concealed for the request's method gets the 404 a missing path gets — for
+    everyone, its audience included (they use the canonical URL with the slash). Deciding who
+    may follow the redirect would mean authenticating the request for a view that does not
+    serve it; and while policies cannot be loaded, nothing is redirected. ``PREPEND_WWW``
+    redirects then keep the path as sent.
+    """
+
+    def should_redirect_with_slash(self, request: HttpRequest) -> bool:
+        if not super().should_redirect_with_slash(request):
+            return False
+        return not _conceals(request, f"{request.path_info}/")
+
+
+def _conceals(request: HttpRequest, path: str) -> bool:
+    """Whether the policy in force on ``path`` for the request's method conceals it."""
+    try:
+        match = resolve(path, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    try:
+        policy = policies.resolve(request.method or "GET", path, view_policy(match.func))
+    except PoliciesUnavailable:
+        return True
+    return policy.conceal

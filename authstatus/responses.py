@@ -7,11 +7,18 @@ extension member ``resolution`` (what the client can do); ``required_scopes`` is
 links to the login URL. Every refusal carries ``Cache-Control: no-store`` and varies on
 ``Authorization``, ``Cookie`` and ``Accept`` — the same URL answers differently per client.
 No response ever contains the credentials that were sent.
+
+Every 404 of a project — concealed or genuinely missing, from a DRF view, a plain view or a
+URL no route matches — is :func:`not_found_response` (``handler404`` is
+:func:`authstatus.views.page_not_found`), so the two cannot be told apart. With
+``CONCEALED_CHALLENGE_PATHS`` it may carry a ``Bearer`` challenge, decided by the path and the
+request's headers alone, never by what exists.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -20,10 +27,12 @@ from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
+from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext as _
 
-from authstatus.conf import app_settings
-from authstatus.core.challenges import format_challenges
+from authstatus import policies
+from authstatus.conf import app_settings, on_reload
+from authstatus.core.challenges import Challenge, format_challenges
 from authstatus.core.decision import (
     Access,
     Credentials,
@@ -33,12 +42,15 @@ from authstatus.core.decision import (
     Resolution,
     decide,
 )
+from authstatus.core.matching import Matcher, PatternError, Rule
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
 __all__ = [
     "PROBLEM_JSON",
+    "VARY",
+    "concealed_challenges",
     "not_found_response",
     "problem",
     "render_decision",
@@ -91,7 +103,7 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
         and decision.outcome is Outcome.AUTHENTICATION_REQUIRED
         and app_settings.REDIRECT_BROWSERS_TO_LOGIN
     ):
-        response: HttpResponse = redirect_to_login(request.get_full_path())
+        response: HttpResponse = redirect_to_login(_next_path(request))
     elif html:
         response = HttpResponse(
             render_to_string(
@@ -119,16 +131,116 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
 def _login_url(request: HttpRequest, decision: Decision) -> str | None:
     if decision.resolution not in (Resolution.AUTHENTICATE, Resolution.REAUTHENTICATE):
         return None
-    return str(redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL)).url)
+    return str(redirect_to_login(_next_path(request), resolve_url(settings.LOGIN_URL)).url)
+
+
+def _next_path(request: HttpRequest) -> str:
+    """Where the login page sends the user back: the request's path and query, without any
+    ``access_token`` parameter — a page or a ``Location`` must not echo a credential
+    (RFC 6750 §2.3, §5.3)."""
+    if TOKEN_PARAMETER not in request.META.get("QUERY_STRING", ""):
+        return request.get_full_path()
+    query = request.GET.copy()
+    query.pop(TOKEN_PARAMETER, None)
+    path = escape_uri_path(request.path)
+    return f"{path}?{query.urlencode()}" if query else path
+
+
+TOKEN_PARAMETER = "access_token"
 
 
 def not_found_response(request: HttpRequest) -> HttpResponse:
-    """The 404 every DRF route answers, concealed or genuinely missing: one function, so the
-    two cannot differ."""
-    return render_decision(request, decide(Credentials.absent(), CONCEALED, None, ()))
+    """The one 404 of the project: concealed refusals (DRF and plain views), ``Http404`` and
+    ``NotFound`` from views, and — as ``handler404``, through
+    :func:`authstatus.views.page_not_found` — URLs no route matches. One function, so a
+    concealed resource and a missing one cannot differ.
+
+    With ``CONCEALED_CHALLENGE_PATHS``, a request under one of those paths that carries no
+    credentials gets the ``Bearer`` challenge as a hint (RFC 9110 §11.6.1 allows a challenge
+    on any response): the same on every such path, existing or not. While no policies can be
+    loaded it is the ``503`` every enforced route answers, so an outage does not tell
+    existing routes from missing ones either.
+    """
+    try:
+        # A concealed route cannot be decided without policies (503, below); a missing one
+        # must not answer differently: the same cached matcher, loaded if needed.
+        policies.registry.matcher()
+    except policies.PoliciesUnavailable:
+        return unavailable_response(request)
+    _settle_session(request)
+    response = render_decision(request, decide(Credentials.absent(), CONCEALED, None, ()))
+    hint = concealed_challenges(request)
+    if hint:
+        response["WWW-Authenticate"] = format_challenges(hint)
+    return response
 
 
 CONCEALED = Policy(access=Access.NOBODY, conceal=True, source="not-found")
+
+
+def _settle_session(request: HttpRequest) -> None:
+    """Read the session login as deciding a refusal may have, whatever was decided.
+
+    Deciding a concealed refusal can load the session (the session authenticator reads
+    ``request.user``); a URL no route matches never would. ``SessionMiddleware`` answers what
+    happened to the session: it deletes the cookie of an expired or forged session once
+    loaded, and Django's ``get_user`` flushes a session whose password hash no longer
+    matches. Calling ``get_user`` here for every 404 makes the session end in the same state
+    — and the ``Set-Cookie`` the same — for a concealed resource and a missing one. It costs
+    nothing without a session cookie, and one query with one (as the refusal did).
+    """
+    if getattr(request, "session", None) is None:
+        return
+    from django.contrib.auth import get_user
+
+    get_user(request)
+
+
+_hint_matcher: list[Matcher[bool]] = []
+
+
+def _hint_paths() -> Matcher[bool]:
+    if not _hint_matcher:
+        try:
+            matcher = Matcher(
+                Rule(pattern, True) for pattern in app_settings.CONCEALED_CHALLENGE_PATHS
+            )
+        except (PatternError, TypeError, AttributeError):
+            # authstatus.E012 reports it; a 404 handler must not fail, and a hint can wait.
+            matcher = Matcher(())
+        _hint_matcher.append(matcher)
+    return _hint_matcher[0]
+
+
+on_reload(_hint_matcher.clear)
+
+
+def concealed_challenges(request: HttpRequest) -> tuple[Challenge, ...]:
+    """The hint challenges of a 404 to ``request``: the ``Bearer`` challenge when its path is
+    under ``CONCEALED_CHALLENGE_PATHS`` and it carries no credentials, else none.
+
+    Both conditions look at the request only — its path, an ``Authorization`` header, an
+    ``access_token`` query parameter, the session cookie — never at what exists or who the
+    credentials belong to, so existing and missing paths get the same answer. The body is not
+    read (a 404 handler must not fail on it).
+    """
+    if not app_settings.CONCEALED_CHALLENGE_PATHS:
+        return ()
+    if _hint_paths().match(request.method or "GET", request.path_info) is None:
+        return ()
+    if _presents_credentials(request):
+        return ()
+    from authstatus.contrib.oauth2_provider.authentication import BearerAuthenticator
+
+    return (BearerAuthenticator().challenge(request),)
+
+
+def _presents_credentials(request: HttpRequest) -> bool:
+    return (
+        "HTTP_AUTHORIZATION" in request.META
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or TOKEN_PARAMETER in request.META.get("QUERY_STRING", "")
+    )
 
 
 RETRY_AFTER_SECONDS = 5
@@ -136,7 +248,11 @@ RETRY_AFTER_SECONDS = 5
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     """``503`` with ``Retry-After`` when no policies could ever be loaded (RFC 9110 §15.6.4):
-    authstatus refuses rather than guess."""
+    authstatus refuses rather than guess. Enforced routes and (as :func:`not_found_response`)
+    missing URLs answer it alike: it varies like every refusal, and the session is read as
+    deciding would have (unless the session store is down too)."""
+    with suppress(Exception):
+        _settle_session(request)
     body = {
         "type": app_settings.PROBLEM_TYPE_BASE + "policies-unavailable",
         "title": _("Service unavailable"),
@@ -147,4 +263,5 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(json.dumps(body), status=503, content_type=PROBLEM_JSON)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    patch_vary_headers(response, VARY)
     return response

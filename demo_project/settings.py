@@ -33,7 +33,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's CommonMiddleware, except that APPEND_SLASH never redirects to a concealed
+    # resource (which would tell it from a missing one).
+    "authstatus.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "authstatus.middleware.AuthStatusMiddleware",
@@ -42,6 +44,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "demo_project.urls"
+# A POST refused by CSRF on a concealed view must look like a POST to a missing URL.
+CSRF_FAILURE_VIEW = "authstatus.views.csrf_failure"
 
 TEMPLATES = [
     {
@@ -104,6 +108,8 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read your notes", "write": "Write your notes"},
     "DEFAULT_SCOPES": ["read"],
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    # RFC 9728 `resource_name` of /.well-known/oauth-protected-resource (authstatus.urls).
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "authstatus demo notes API",
 }
 
 # Baseline policies are declared in code; the API's policies are database rows that

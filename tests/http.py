@@ -6,7 +6,7 @@
 * :func:`assert_refusal` checks a whole refusal: status, challenges, caching headers and the
   exact problem document.
 * Expected challenges of the demo settings are built here once (:func:`bearer`,
-  :data:`COOKIE`, :data:`BASIC`).
+  :data:`BEARER`, :func:`oauth2`, :data:`COOKIE`, :data:`BASIC`).
 """
 
 from __future__ import annotations
@@ -59,12 +59,37 @@ COOKIE = Challenge(
 BASIC = Challenge("Basic", (("realm", REALM), ("charset", "UTF-8")))
 
 
-def bearer(*pairs: tuple[str, str]) -> Challenge:
-    """``Bearer realm="api"`` followed by ``pairs``."""
-    return Challenge("Bearer", (("realm", REALM), *pairs))
+# The test client's host is "testserver"; the demo mounts authstatus.urls at the root.
+ORIGIN = "http://testserver"
+RESOURCE_METADATA = ORIGIN + "/.well-known/oauth-protected-resource"
+AUTHORIZATION_ENDPOINT = ORIGIN + "/o/authorize/"
+TOKEN_ENDPOINT = ORIGIN + "/o/token/"
+
+
+def bearer(*pairs: tuple[str, str], resource_metadata: str | None = RESOURCE_METADATA) -> Challenge:
+    """``Bearer realm="api"``, ``pairs``, then ``resource_metadata`` (RFC 9728 §5.1).
+
+    ``pairs`` are given in the canonical order (``scope``, ``error``, ``error_description``);
+    ``resource_metadata=None`` for a challenge without the parameter.
+    """
+    tail = () if resource_metadata is None else (("resource_metadata", resource_metadata),)
+    return Challenge("Bearer", (("realm", REALM), *pairs, *tail))
 
 
 BEARER = bearer()
+
+
+def oauth2(flows: str, *, scope: str | None = None, origin: str = ORIGIN) -> Challenge:
+    """The ``OAuth2`` flow challenge (``AUTHSTATUS["OAUTH2_CHALLENGE"]``) of the demo."""
+    params = [("realm", REALM)]
+    if scope is not None:
+        params.append(("scope", scope))
+    params += [
+        ("flows", flows),
+        ("authorization_endpoint", origin + "/o/authorize/"),
+        ("token_endpoint", origin + "/o/token/"),
+    ]
+    return Challenge("OAuth2", tuple(params))
 
 
 # --- parsing -----------------------------------------------------------------------------

@@ -7,7 +7,15 @@ from django.conf import settings
 from django.core import checks as django_checks
 from django.test import override_settings
 
-from authstatus.checks import Codes, check_drf, check_middleware, check_settings
+from authstatus.checks import (
+    Codes,
+    check_bearer_cache,
+    check_concealment,
+    check_drf,
+    check_middleware,
+    check_oauth2_challenge,
+    check_settings,
+)
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -284,6 +292,179 @@ def test_good_bearer_methods(methods):
         assert check_settings() == []
 
 
+# --- the OAuth2 flow challenge ---------------------------------------------------------------
+
+
+def test_oauth2_challenge_without_dot_urls_warns():
+    with _with(OAUTH2_CHALLENGE=True), override_settings(ROOT_URLCONF="tests.urls_no_oauth"):
+        messages = check_oauth2_challenge()
+        assert _ids(messages) == [Codes.OAUTH2_ENDPOINTS_MISSING]
+        assert "oauth2_provider:authorize, oauth2_provider:token" in messages[0].msg
+        assert Codes.OAUTH2_ENDPOINTS_MISSING in _ids(_authstatus_messages())
+
+
+def test_oauth2_challenge_with_dot_urls_is_fine():
+    with _with(OAUTH2_CHALLENGE=True):
+        assert check_oauth2_challenge() == []
+
+
+def test_oauth2_challenge_off_needs_no_dot_urls():
+    with override_settings(ROOT_URLCONF="tests.urls_no_oauth"):
+        assert check_oauth2_challenge() == []
+
+
+# --- bearer token cache ---------------------------------------------------------------
+
+
+def test_bearer_cache_off_by_default_is_clean():
+    assert check_bearer_cache() == []
+
+
+@pytest.mark.parametrize("seconds", [-1, "30", True, None])
+def test_bad_bearer_cache_seconds(seconds):
+    with _with(BEARER_CACHE_SECONDS=seconds):
+        assert _ids(check_bearer_cache()) == [Codes.BAD_BEARER_CACHE_SECONDS]
+
+
+@pytest.mark.parametrize("seconds", [0, 1, 30, 2.5, 300])
+def test_good_bearer_cache_seconds(seconds):
+    with _with(BEARER_CACHE_SECONDS=seconds):
+        assert check_bearer_cache() == []
+
+
+def test_unknown_bearer_cache_alias():
+    with _with(BEARER_CACHE_SECONDS=30, BEARER_CACHE_ALIAS="tokens"):
+        assert _ids(check_bearer_cache()) == [Codes.BAD_BEARER_CACHE_ALIAS]
+
+
+def test_bearer_cache_alias_is_not_checked_while_the_cache_is_off():
+    with _with(BEARER_CACHE_ALIAS="tokens"):
+        assert check_bearer_cache() == []
+
+
+def test_long_bearer_cache_warns_about_revocation_latency():
+    with _with(BEARER_CACHE_SECONDS=301):
+        messages = check_bearer_cache()
+    assert _ids(messages) == [Codes.LONG_BEARER_CACHE]
+    assert messages[0].level == django_checks.WARNING
+    assert "301 seconds" in messages[0].msg
+
+
+def test_bearer_cache_check_is_registered():
+    with _with(BEARER_CACHE_SECONDS=-5):
+        assert Codes.BAD_BEARER_CACHE_SECONDS in _ids(_authstatus_messages())
+
+
+# --- concealment: nothing outside authstatus may tell concealed from missing -----------------
+
+STOCK_COMMON = "django.middleware.common.CommonMiddleware"
+AUTHSTATUS_COMMON = "authstatus.middleware.CommonMiddleware"
+CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
+NOT_CONCEALED = [p for p in settings.AUTHSTATUS["POLICIES"] if not p.get("conceal")]
+
+
+def _middleware(*, common: str | None = AUTHSTATUS_COMMON, csrf: bool = True) -> list[str]:
+    out = []
+    for entry in settings.MIDDLEWARE:
+        if entry == AUTHSTATUS_COMMON:
+            if common is not None:
+                out.append(common)
+        elif entry != CSRF_MIDDLEWARE or csrf:
+            out.append(entry)
+    return out
+
+
+def test_the_test_and_demo_urlconfs_pass_the_concealment_checks():
+    assert check_concealment() == []
+    with override_settings(ROOT_URLCONF="demo_project.urls"):
+        assert check_concealment() == []
+
+
+def test_stock_handler404_with_concealed_settings_policies_warns():
+    with override_settings(ROOT_URLCONF="tests.urls_stock_404"):
+        messages = check_concealment()
+        assert _ids(messages) == [Codes.HANDLER404_MISSING]
+        assert "authstatus.views.page_not_found" in messages[0].hint
+        assert messages[0].level == django_checks.WARNING
+        assert Codes.HANDLER404_MISSING in _ids(_authstatus_messages())
+
+
+def test_stock_handler404_with_views_declaring_concealment_warns():
+    with (
+        _with(POLICIES=NOT_CONCEALED),
+        override_settings(ROOT_URLCONF="tests.urls_stock_404_views"),
+    ):
+        assert _ids(check_concealment()) == [Codes.HANDLER404_MISSING]
+
+
+def test_concealed_challenge_paths_count_as_concealment():
+    with (
+        _with(POLICIES=NOT_CONCEALED, CONCEALED_CHALLENGE_PATHS=["/api/**"]),
+        override_settings(ROOT_URLCONF="tests.urls_stock_404"),
+    ):
+        assert _ids(check_concealment()) == [Codes.HANDLER404_MISSING]
+
+
+def test_nothing_concealed_needs_none_of_it():
+    with (
+        _with(POLICIES=NOT_CONCEALED),
+        override_settings(
+            ROOT_URLCONF="tests.urls_stock_404",
+            MIDDLEWARE=_middleware(common=STOCK_COMMON),
+            CSRF_FAILURE_VIEW="django.views.csrf.csrf_failure",
+        ),
+    ):
+        assert check_concealment() == []
+
+
+def test_a_disabled_concealed_policy_is_no_concealment():
+    policies = [*NOT_CONCEALED, {"path": "/api/vault/**", "conceal": True, "enabled": False}]
+    with _with(POLICIES=policies), override_settings(ROOT_URLCONF="tests.urls_stock_404"):
+        assert check_concealment() == []
+
+
+def test_stock_common_middleware_with_append_slash_warns():
+    with override_settings(MIDDLEWARE=_middleware(common=STOCK_COMMON)):
+        messages = check_concealment()
+        assert _ids(messages) == [Codes.SLASH_REDIRECT_REVEALS]
+        assert AUTHSTATUS_COMMON in messages[0].hint
+    with override_settings(MIDDLEWARE=_middleware(common=STOCK_COMMON), APPEND_SLASH=False):
+        assert check_concealment() == []
+    with override_settings(
+        MIDDLEWARE=_middleware(common=STOCK_COMMON), APPEND_SLASH=False, PREPEND_WWW=True
+    ):
+        assert _ids(check_concealment()) == [Codes.SLASH_REDIRECT_REVEALS]
+    with override_settings(MIDDLEWARE=_middleware(common=None)):
+        assert check_concealment() == []
+
+
+def test_stock_csrf_failure_view_warns():
+    with override_settings(CSRF_FAILURE_VIEW="django.views.csrf.csrf_failure"):
+        messages = check_concealment()
+        assert _ids(messages) == [Codes.CSRF_FAILURE_VIEW_MISSING]
+        assert "authstatus.views.csrf_failure" in messages[0].hint
+    with override_settings(
+        CSRF_FAILURE_VIEW="django.views.csrf.csrf_failure", MIDDLEWARE=_middleware(csrf=False)
+    ):
+        assert check_concealment() == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["/api/**", ["api/**"], ["/api/x*/"], ["/api/?q"], [1], [" /api/"]],
+)
+def test_bad_concealed_challenge_paths(value):
+    with _with(CONCEALED_CHALLENGE_PATHS=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_CONCEALED_CHALLENGE_PATHS]
+    assert messages[0].level == django_checks.ERROR
+
+
+def test_good_concealed_challenge_paths():
+    with _with(CONCEALED_CHALLENGE_PATHS=["/api/vault/**", "/t/*/"]):
+        assert check_settings() == []
+
+
 def test_every_code_is_exercised():
     """Guard: a new id in Codes needs a test in this module."""
     tested = {
@@ -305,5 +486,13 @@ def test_every_code_is_exercised():
         Codes.BAD_POLL_INTERVAL,
         Codes.BAD_NAME_LIST,
         Codes.PROCESS_LOCAL_CACHE,
+        Codes.OAUTH2_ENDPOINTS_MISSING,
+        Codes.BAD_BEARER_CACHE_SECONDS,
+        Codes.BAD_BEARER_CACHE_ALIAS,
+        Codes.LONG_BEARER_CACHE,
+        Codes.HANDLER404_MISSING,
+        Codes.SLASH_REDIRECT_REVEALS,
+        Codes.CSRF_FAILURE_VIEW_MISSING,
+        Codes.BAD_CONCEALED_CHALLENGE_PATHS,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -15,18 +15,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from rest_framework.test import APIClient
 
-from authstatus.core.challenges import Challenge, parse_challenges
+from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
 from tests.factories import AccessTokenFactory, UserFactory
+from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
 
 ALL = "GET POST PUT PATCH DELETE"
-BEARER = Challenge("Bearer", (("realm", "api"),))
-COOKIE = Challenge(
-    "Cookie", (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid"))
-)
-BASIC = Challenge("Basic", (("realm", "api"), ("charset", "UTF-8")))
 
 
 def routes(*args):

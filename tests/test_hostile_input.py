@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import base64
 import string
+from urllib.parse import urlencode
 
 import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
+from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 
+from tests.fuzz.requests import check, hostile_requests, send
 from tests.http import assert_nqschar, challenges
 
 pytestmark = pytest.mark.django_db
@@ -228,3 +234,213 @@ def test_any_request_body_is_never_a_server_error(
     if response.status_code == 401:
         assert challenges(response)
         assert response["Cache-Control"] == "no-store"
+
+
+# --- whole hostile requests, every invariant (the fuzz target's, fewer examples) ---------------
+
+
+@pytest.fixture
+def fuzz_session(db):
+    from tests.factories import AccessTokenFactory, UserFactory, VaultItemFactory
+    from tests.fuzz.requests import VALID_TOKEN
+
+    user = UserFactory(username="fuzz")
+    VaultItemFactory(owner=user)
+    AccessTokenFactory(user=user, token=VALID_TOKEN, scope="read write")
+    login = APIClient()
+    login.force_login(user)
+    return login.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+@EXAMPLES
+@given(hostile=hostile_requests())
+def test_any_request_meets_every_invariant(fuzz_session, hostile):
+    """``tests.fuzz.requests.check``: no 5xx, no CR/LF in a header, every challenge parses,
+    a 401 offers only accepted schemes, no 2xx on a protected route without valid
+    credentials, no credential echoed, every 404 varies alike. ``make fuzz`` runs 100,000."""
+    check(hostile, send(APIClient(), hostile, fuzz_session))
+
+
+@EXAMPLES
+@given(hostile=hostile_requests())
+def test_any_request_meets_every_invariant_with_every_token_place(fuzz_session, hostile):
+    everything = {
+        "MIDDLEWARE_AUTHENTICATORS": [SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR],
+        "BEARER_METHODS": ["header", "body", "query"],
+    }
+    with _authstatus(**everything):
+        check(hostile, send(APIClient(), hostile, fuzz_session))
+
+
+# --- nothing an admin or a client types can break a header --------------------------------------
+
+SESSION = "authstatus.authentication.SessionAuthenticator"
+BEARER_AUTHENTICATOR = "authstatus.contrib.oauth2_provider.BearerAuthenticator"
+BASIC_AUTHENTICATOR = "authstatus.authentication.BasicAuthenticator"
+QUOTED_REALM = 'my "api" \\ realm'
+
+
+def _authstatus(**changes):
+    return override_settings(AUTHSTATUS={**django_settings.AUTHSTATUS, **changes})
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [("/api/profile/", None), ("/t/plain/", None), ("/t/plain/", "text/html")],
+)
+def test_a_realm_with_quotes_and_backslashes_is_escaped_in_real_responses(client, db, path, accept):
+    extra = {"HTTP_ACCEPT": accept} if accept else {}
+    with _authstatus(
+        REALM=QUOTED_REALM,
+        MIDDLEWARE_AUTHENTICATORS=[SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR],
+    ):
+        response = client.get(path, **extra)
+    assert response.status_code == 401
+    raw = response["WWW-Authenticate"]
+    assert 'realm="my \\"api\\" \\\\ realm"' in raw  # quoted-pairs, RFC 9110 §5.6.4
+    parsed = challenges(response)
+    assert {c.scheme for c in parsed} == {"Bearer", "Cookie", "Basic"}
+    assert all(c.param("realm") == QUOTED_REALM for c in parsed)
+
+
+@pytest.mark.parametrize("realm", ["api\r\nSet-Cookie: x=1", "api\n", "caf\u00e9", "tab\x00"])
+def test_a_realm_that_cannot_be_sent_stops_the_project_at_startup(realm):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with _authstatus(REALM=realm), pytest.raises(SystemCheckError, match=r"authstatus\.E005"):
+        call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("login_url", "form_action"),
+    [
+        ("/connexion/\u00e9t\u00e9/", "/connexion/%C3%A9t%C3%A9/"),
+        ('/log in/"x"/', "/log%20in/%22x%22/"),
+        ("/a\\b/", "/a%5Cb/"),
+        ("/x\r\ny/", "/x%0D%0Ay/"),
+    ],
+)
+def test_a_login_url_is_percent_encoded_in_the_cookie_challenge(client, db, login_url, form_action):
+    """The session challenge's ``form-action`` is a URI (RFC 3986): a LOGIN_URL with
+    non-ASCII, spaces, quotes or a line break is encoded, never sent raw (or a 500)."""
+    with override_settings(LOGIN_URL=login_url):
+        response = client.get("/t/plain/")
+    assert response.status_code == 401
+    (cookie,) = challenges(response)
+    assert cookie.param("form-action") == form_action
+
+
+CRLF_TOKENS = ["abc\r\nX-Injected: 1", "abc\nSet-Cookie: x=1", "abc\r", "\r\n\r\nHTTP/1.1 200 OK"]
+
+
+@pytest.mark.parametrize("token", CRLF_TOKENS)
+@pytest.mark.parametrize("place", ["header", "query", "body"])
+def test_a_token_with_cr_or_lf_never_reaches_a_header(client, db, token, place):
+    extra = {}
+    query, body = "", ""
+    if place == "header":
+        extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    elif place == "query":
+        query = "?" + urlencode({"access_token": token})
+    else:
+        body = urlencode({"access_token": token, "text": "x"})
+    with _authstatus(BEARER_METHODS=["header", "query", "body"]):
+        response = client.generic(
+            "POST",
+            "/api/notes/" + query,
+            body,
+            content_type="application/x-www-form-urlencoded",
+            **extra,
+        )
+    assert response.status_code == 400  # not a b64token: RFC 6750 §3.1 invalid_request
+    for name, value in response.headers.items():
+        assert "\r" not in value, name
+        assert "\n" not in value, name
+        assert "Injected" not in value
+    assert not response.has_header("X-Injected")
+    assert "x" not in response.cookies
+    (challenge,) = challenges(response)
+    assert challenge.param("error") == "invalid_request"
+    assert_nqschar(challenge.param("error_description"))
+    assert b"Injected" not in response.content
+
+
+# --- policy input the model rejects, through the real admin form --------------------------------
+# tests/test_policy_model.py covers the rest (wildcards, query/fragment, comma-separated
+# methods, quotes/backslashes/non-ASCII in scopes, names that do not exist, contradictions,
+# priorities). Here: control characters and header-breaking input in the free-text fields.
+
+ADMIN_REJECTS = {
+    "CR/LF in the path": ({"path": "/api/\r\nx/"}, "path"),
+    "NUL in the path": ({"path": "/api/\x00/"}, "path"),
+    "DEL in the path": ({"path": "/api/\x7f/"}, "path"),
+    "a header in the methods": ({"methods": "GET\r\nX-Injected: 1"}, "methods"),
+    "non-ASCII method": ({"methods": "G\u00c9T"}, "methods"),
+    "NUL in a method": ({"methods": "GET\x00"}, "methods"),
+    "NUL in a scope": ({"required_scopes": "read\x00write"}, "required_scopes"),
+    "DEL in a scope": ({"required_scopes": "re\x7fad"}, "required_scopes"),
+    "a quoted header in a scope": ({"required_scopes": 'read"\r\nX: "y'}, "required_scopes"),
+    "a comma-separated scope list with a quote": (
+        {"required_scopes": 'read,"write"'},
+        "required_scopes",
+    ),
+}
+
+
+def _form(**overrides):
+    data = {
+        "path": "/api/new/",
+        "methods": "",
+        "access": "authenticated",
+        "required_scopes": "",
+        "required_groups": [],
+        "required_permissions": [],
+        "requirements": [],
+        "enabled": "on",
+        "priority": "0",
+        "description": "",
+        "_save": "Save",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def admin_client(db):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = APIClient()
+    client.force_login(admin)
+    return client
+
+
+@pytest.mark.parametrize(("values", "field"), list(ADMIN_REJECTS.values()), ids=list(ADMIN_REJECTS))
+def test_the_admin_form_rejects_header_breaking_input(admin_client, values, field):
+    from authstatus.models import ResourcePolicy
+
+    response = admin_client.post(reverse("admin:authstatus_resourcepolicy_add"), _form(**values))
+    assert response.status_code == 200  # the form again, with errors
+    form = response.context["adminform"].form
+    assert field in form.errors, form.errors.as_data()
+    assert ResourcePolicy.objects.count() == 0
+
+
+def test_scopes_split_on_any_whitespace_so_a_line_break_cannot_reach_a_challenge(admin_client):
+    """``read\\r\\nwrite`` is two scopes, ``read`` and ``write``: the challenge says
+    ``scope="read write"``. A description is free text and never goes into a header."""
+    response = admin_client.post(
+        reverse("admin:authstatus_resourcepolicy_add"),
+        _form(
+            path="/api/profile/",
+            required_scopes="read\r\nwrite",
+            description='line one\r\nX-Injected: "two" \\ \u00e9',
+        ),
+    )
+    assert response.status_code == 302
+    refused = APIClient().get("/api/profile/")
+    assert refused.status_code == 401
+    bearer = next(c for c in challenges(refused) if c.scheme == "Bearer")
+    assert bearer.param("scope") == "read write"
+    assert "Injected" not in refused["WWW-Authenticate"]

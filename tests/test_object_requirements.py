@@ -11,22 +11,16 @@ from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from authstatus.core.challenges import Challenge, parse_challenges
+from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
 from demo_project.api.models import VaultItem
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
 from tests.factories import AccessTokenFactory, VaultItemFactory
+from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
 
-DRF_CHALLENGES = (
-    Challenge("Bearer", (("realm", "api"),)),
-    Challenge(
-        "Cookie",
-        (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid")),
-    ),
-    Challenge("Basic", (("realm", "api"), ("charset", "UTF-8"))),
-)
+DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 
 
 @pytest.fixture

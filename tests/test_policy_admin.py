@@ -13,17 +13,13 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from authstatus.core.challenges import Challenge, parse_challenges
+from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
 from tests.factories import AccessTokenFactory, UserFactory
+from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
 
-BEARER = Challenge("Bearer", (("realm", "api"),))
-COOKIE = Challenge(
-    "Cookie", (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid"))
-)
-BASIC = Challenge("Basic", (("realm", "api"), ("charset", "UTF-8")))
 
 CHANGELIST = "admin:authstatus_resourcepolicy_changelist"
 ADD = "admin:authstatus_resourcepolicy_add"

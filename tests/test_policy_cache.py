@@ -20,7 +20,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from authstatus.conf import app_settings
-from authstatus.core.challenges import Challenge, parse_challenges
+from authstatus.core.challenges import parse_challenges
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
 from authstatus.policies import (
@@ -31,14 +31,10 @@ from authstatus.policies import (
     settings_rules,
 )
 from tests.factories import AccessTokenFactory, UserFactory
+from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
 
-BEARER = Challenge("Bearer", (("realm", "api"),))
-COOKIE = Challenge(
-    "Cookie", (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid"))
-)
-BASIC = Challenge("Basic", (("realm", "api"), ("charset", "UTF-8")))
 DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 MIDDLEWARE_CHALLENGES = (COOKIE,)
 

@@ -18,20 +18,16 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from authstatus.admin import ResourcePolicyForm
-from authstatus.core.challenges import Challenge, parse_challenges
+from authstatus.core.challenges import parse_challenges
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
 from authstatus.policies import database_rules, policies_changed, registry
 from tests.factories import GroupFactory, UserFactory
+from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
 
 # The challenges of the demo's DRF routes (Bearer, Session, Basic), parsed.
-BEARER = Challenge("Bearer", (("realm", "api"),))
-COOKIE = Challenge(
-    "Cookie", (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid"))
-)
-BASIC = Challenge("Basic", (("realm", "api"), ("charset", "UTF-8")))
 DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 
 # (field values, field the error belongs on). Groups/permissions that exist are created by

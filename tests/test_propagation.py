@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from authstatus.core.challenges import Challenge, parse_challenges
+from tests.http import BASIC, COOKIE, bearer
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = str(ROOT / "manage.py")
@@ -35,14 +36,6 @@ WAIT = 15.0  # give up polling after this many seconds (a failure, not a hang)
 START_TIMEOUT = 60.0
 COMMAND_TIMEOUT = 180.0
 
-DRF_CHALLENGES = (
-    Challenge("Bearer", (("realm", "api"),)),
-    Challenge(
-        "Cookie",
-        (("realm", "api"), ("form-action", "/accounts/login/"), ("cookie-name", "sessionid")),
-    ),
-    Challenge("Basic", (("realm", "api"), ("charset", "UTF-8"))),
-)
 
 # Run by a third process: change the policy through the ORM, as the admin would.
 SET_ACCESS = """
@@ -129,6 +122,13 @@ class Server:
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+
+def drf_challenges(server: Server) -> tuple[Challenge, ...]:
+    """The demo's DRF 401 challenges as this server sends them: ``resource_metadata`` names
+    the host the request was sent to (RFC 9728 §5.1)."""
+    metadata = server.base + "/.well-known/oauth-protected-resource"
+    return (bearer(resource_metadata=metadata), COOKIE, BASIC)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -218,9 +218,10 @@ def change_policy_and_wait(env, servers, access: str, want: int) -> dict[str, fl
         f"{s.log_tail()}"
         for s in missing
     )
-    for _, response in seen.values():
+    for server in servers:
+        response = seen[server.name][1]
         if want == 401:
-            assert parse_challenges(response.headers["WWW-Authenticate"]) == DRF_CHALLENGES
+            assert parse_challenges(response.headers["WWW-Authenticate"]) == drf_challenges(server)
         else:
             assert "WWW-Authenticate" not in response.headers
     print(f"\n[propagation] cache backend: {values['CACHE']}")
@@ -244,7 +245,7 @@ def test_policy_change_propagates_to_every_server_process(demo):
         assert response.status == 200, server.log_tail()
         response = server.get("/api/profile/")
         assert response.status == 401
-        assert parse_challenges(response.headers["WWW-Authenticate"]) == DRF_CHALLENGES
+        assert parse_challenges(response.headers["WWW-Authenticate"]) == drf_challenges(server)
 
     times = change_policy_and_wait(env, servers, "authenticated", 401)
     print(

@@ -28,6 +28,15 @@ be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server
 'hide' the current existence of a forbidden target resource MAY instead respond with a status
 code of 404").
 
+Challenges are built from the *base* challenges the adapter passes in (one per accepted
+scheme). :func:`decide` adds the ``scope`` and ``error`` parameters to ``Bearer`` and puts
+every parameter in the one canonical order (:data:`PARAMETER_ORDER`). When the adapter also
+passes a base ``OAuth2`` challenge (the opt-in flow challenge proposed on the IETF OAuth WG
+list — not an RFC), :func:`decide` says there which OAuth 2.0 flows fix the refusal
+(:data:`FLOWS`): ``refresh_token authorization_code`` for an expired token,
+``authorization_code`` otherwise, with the required ``scope``. It is sent only beside a
+``Bearer`` challenge, never on a ``400`` and never on a concealed ``404``.
+
 This module imports nothing outside the standard library and ``authstatus.core``.
 """
 
@@ -41,11 +50,16 @@ from typing import Protocol
 from authstatus.core.challenges import Challenge, sanitize_nqschar
 
 __all__ = [
+    "BEARER",
+    "FLOWS",
+    "OAUTH2",
+    "PARAMETER_ORDER",
     "Access",
     "CredentialState",
     "Credentials",
     "Decision",
     "Failure",
+    "Flow",
     "Outcome",
     "Policy",
     "Principal",
@@ -55,6 +69,21 @@ __all__ = [
 ]
 
 BEARER = "Bearer"
+"""The RFC 6750 scheme: the only one with ``scope`` and ``error`` parameters."""
+OAUTH2 = "OAuth2"
+"""The flow challenge's scheme (IETF OAuth WG list proposal, not registered): it names the
+OAuth 2.0 flows, and their endpoints, that would fix the refusal."""
+
+PARAMETER_ORDER = ("realm", "scope", "error", "error_description", "error_uri", "flows")
+"""The canonical order of challenge parameters, defined here only.
+
+Order carries no meaning (RFC 9110 §11.2); a stable one keeps headers easy to read and to
+compare. Parameters named here come first, in this order; every other parameter keeps its
+relative place after them (``resource_metadata`` of RFC 9728 §5.1, the ``OAuth2``
+challenge's endpoints). Applied to every ``Bearer`` and ``OAuth2`` challenge :func:`decide`
+returns, whether or not it added a parameter, so a ``401`` without ``error`` and one with
+read alike.
+"""
 
 
 class Access(enum.StrEnum):
@@ -134,6 +163,32 @@ class Resolution(enum.StrEnum):
     """Nothing: the resource does not exist for this client."""
     RETRY_LATER = "retry_later"
     """The server cannot decide now (no policies loaded): retry after ``Retry-After``."""
+
+
+class Flow(enum.StrEnum):
+    """An OAuth 2.0 flow a client can run to fix a refusal, named by its grant type
+    (RFC 6749 §4.1.3 ``authorization_code``, §6 ``refresh_token``; the values of RFC 8414
+    ``grant_types_supported``)."""
+
+    REFRESH_TOKEN = "refresh_token"
+    """Refresh the access token at the token endpoint (RFC 6749 §6)."""
+    AUTHORIZATION_CODE = "authorization_code"
+    """Ask the user to delegate access again at the authorization endpoint (RFC 6749 §4.1)."""
+
+
+FLOWS: dict[Resolution, tuple[Flow, ...]] = {
+    Resolution.REFRESH_TOKEN: (Flow.REFRESH_TOKEN, Flow.AUTHORIZATION_CODE),
+    Resolution.AUTHENTICATE: (Flow.AUTHORIZATION_CODE,),
+    Resolution.REAUTHENTICATE: (Flow.AUTHORIZATION_CODE,),
+    Resolution.REQUEST_SCOPE: (Flow.AUTHORIZATION_CODE,),
+}
+"""The flows, in the order to try them, that the ``OAuth2`` challenge names per resolution.
+
+An expired token may be refreshed (the refresh token may have expired too, hence the
+authorization code flow after it); no token, an invalid one, or one lacking scope needs the
+user's delegation. Resolutions not listed (``fix_request``, refusals authentication cannot
+fix) get no ``OAuth2`` challenge.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,17 +321,21 @@ def decide(
     """Decide the answer to one request (see the module docstring for the rules).
 
     ``challenges`` are the base challenges of the schemes the resource accepts, in the order
-    they are offered (RFC 9110 §11.6.1); :func:`decide` adds ``error`` and ``scope``
-    parameters to them and never invents a scheme the resource does not accept. ``principal``
-    is required when the credentials are valid.
+    they are offered (RFC 9110 §11.6.1), optionally with a base ``OAuth2`` flow challenge;
+    :func:`decide` adds ``error``, ``scope`` and ``flows`` parameters to them, puts their
+    parameters in :data:`PARAMETER_ORDER`, and never invents a scheme the resource does not
+    accept. ``principal`` is required when the credentials are valid.
     """
     if credentials.state is CredentialState.MALFORMED:
+        # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
         return _deny(
             policy,
             Outcome.INVALID_REQUEST,
             400,
             Resolution.FIX_REQUEST,
-            _with_error(challenges, credentials, "invalid_request", policy, only_bearer=True),
+            _refusal_challenges(
+                challenges, policy, Resolution.FIX_REQUEST, credentials, "invalid_request"
+            ),
             credentials,
         )
     if credentials.state is CredentialState.INVALID:
@@ -287,7 +346,7 @@ def decide(
             Outcome.INVALID_CREDENTIALS,
             401,
             resolution,
-            _with_error(challenges, credentials, "invalid_token", policy),
+            _refusal_challenges(challenges, policy, resolution, credentials, "invalid_token"),
             credentials,
         )
     if policy.access is Access.NOBODY:
@@ -300,7 +359,7 @@ def decide(
             Outcome.AUTHENTICATION_REQUIRED,
             401,
             Resolution.AUTHENTICATE,
-            _with_scope(challenges, policy),
+            _refusal_challenges(challenges, policy, Resolution.AUTHENTICATE, credentials),
             credentials,
         )
     if policy.access is Access.ANONYMOUS:
@@ -311,17 +370,14 @@ def decide(
         return _deny(policy, Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, (), credentials)
     missing = _missing_scopes(policy, credentials)
     if missing:
-        insufficient = tuple(
-            _add_error(c, "insufficient_scope")
-            for c in _with_scope(challenges, policy)
-            if c.matches_scheme(BEARER)
-        )
         return _deny(
             policy,
             Outcome.INSUFFICIENT_SCOPE,
             403,
             Resolution.REQUEST_SCOPE,
-            insufficient,
+            _refusal_challenges(
+                challenges, policy, Resolution.REQUEST_SCOPE, credentials, "insufficient_scope"
+            ),
             credentials,
         )
     return _allow(policy)
@@ -342,66 +398,90 @@ def _missing_scopes(policy: Policy, credentials: Credentials) -> frozenset[str]:
     return policy.required_scopes - credentials.scopes
 
 
-def _with_scope(challenges: Sequence[Challenge], policy: Policy) -> tuple[Challenge, ...]:
-    """Add the policy's scopes to the Bearer challenge (RFC 6750 §3 ``scope`` attribute)."""
-    if not policy.required_scopes:
-        return tuple(challenges)
-    scope = " ".join(sorted(policy.required_scopes))
-    return tuple(
-        c.with_params(("scope", scope)) if c.matches_scheme(BEARER) else c for c in challenges
-    )
-
-
-def _with_error(
-    challenges: Sequence[Challenge],
-    credentials: Credentials,
-    error: str,
+def _refusal_challenges(
+    accepted: Sequence[Challenge],
     policy: Policy,
-    *,
-    only_bearer: bool = False,
+    resolution: Resolution,
+    credentials: Credentials,
+    error: str | None = None,
 ) -> tuple[Challenge, ...]:
-    """The accepted challenges, the error parameters only on the scheme the client used.
+    """The challenges of a refusal, built from the accepted base challenges, in their order.
 
-    Only the Bearer scheme defines ``error`` parameters (RFC 6750 §3); other schemes are
-    challenged as they are, or left out when ``only_bearer`` (a ``400`` is about the bearer
-    request, not an invitation to use another scheme).
+    - ``Bearer`` gets ``scope`` when the policy requires scopes (RFC 6750 §3), and ``error``
+      (with ``error_description``) when the client used Bearer (RFC 6750 §3.1) or, for
+      ``insufficient_scope``, always. Only the Bearer scheme defines these parameters, so a
+      wrong Basic password challenges every scheme without one (RFC 9110 §15.5.2).
+    - ``OAuth2`` gets ``flows`` (:data:`FLOWS`) and ``scope``; it is dropped when the
+      resolution has no flows or no ``Bearer`` challenge is offered beside it.
+    - ``invalid_request`` (``400``) keeps only the Bearer challenge the client used, and
+      ``insufficient_scope`` (``403``) only the Bearer and OAuth2 ones: neither is an
+      invitation to use another scheme.
     """
+    offers_bearer = any(c.matches_scheme(BEARER) for c in accepted)
+    flows = FLOWS.get(resolution, ()) if offers_bearer else ()
+    scope = " ".join(sorted(policy.required_scopes))
     out: list[Challenge] = []
-    for challenge in _with_scope(challenges, policy):
-        is_bearer = challenge.matches_scheme(BEARER)
-        if (
-            is_bearer
-            and credentials.scheme is not None
-            and challenge.matches_scheme(credentials.scheme)
-        ):
-            challenge = _add_error(challenge, error, credentials.description)
-        elif only_bearer:
-            continue
-        out.append(challenge)
+    for challenge in accepted:
+        if challenge.matches_scheme(BEARER):
+            used = credentials.scheme is not None and challenge.matches_scheme(credentials.scheme)
+            if error == "invalid_request" and not used:
+                continue
+            with_error = error == "insufficient_scope" or (error is not None and used)
+            out.append(
+                _bearer(
+                    challenge,
+                    scope,
+                    error if with_error else None,
+                    credentials.description,
+                )
+            )
+        elif challenge.matches_scheme(OAUTH2):
+            if flows:
+                params = [("flows", " ".join(flows))]
+                if scope:
+                    params.append(("scope", scope))
+                out.append(_canonical(_replace(challenge, ("flows", "scope"), params)))
+        elif error not in ("invalid_request", "insufficient_scope"):
+            out.append(challenge)
     return tuple(out)
 
 
-_LEADING_PARAMS = ("realm", "scope")
+def _bearer(challenge: Challenge, scope: str, error: str | None, description: str) -> Challenge:
+    """A Bearer challenge with RFC 6750 §3 ``scope`` and §3.1 error attributes, in order.
 
-
-def _add_error(challenge: Challenge, error: str, description: str = "") -> Challenge:
-    """``challenge`` with RFC 6750 §3 error attributes after ``realm`` and ``scope``.
-
-    Parameter order carries no meaning (RFC 9110 §11.2); a stable, RFC 6750-like order makes
-    headers easy to read and compare. A description is cut down to RFC 6750's NQSCHAR set and
-    left out when nothing remains, so no client-supplied text can break the header.
+    A description is cut down to RFC 6750's NQSCHAR set and left out when nothing remains,
+    so no client-supplied text can break the header.
     """
-    leading = [p for p in challenge.params if p[0].lower() in _LEADING_PARAMS]
-    trailing = [
-        p
-        for p in challenge.params
-        if p[0].lower() not in (*_LEADING_PARAMS, "error", "error_description", "error_uri")
-    ]
-    errors = [("error", error)]
-    safe_description = sanitize_nqschar(description)
-    if safe_description:
-        errors.append(("error_description", safe_description))
-    return Challenge(challenge.scheme, (*leading, *errors, *trailing))
+    params: list[tuple[str, str]] = []
+    if scope:
+        params.append(("scope", scope))
+    if error is not None:
+        params.append(("error", error))
+        safe_description = sanitize_nqschar(description)
+        if safe_description:
+            params.append(("error_description", safe_description))
+    replaced = ("scope", "error", "error_description", "error_uri")
+    return _canonical(_replace(challenge, replaced if error is not None else (), params))
+
+
+def _replace(
+    challenge: Challenge, names: tuple[str, ...], params: Sequence[tuple[str, str]]
+) -> Challenge:
+    """``challenge`` without the parameters ``names`` (case-insensitively), plus ``params``
+    (each replacing a parameter of the same name). A token68 challenge is left as it is."""
+    if challenge.token68 is not None:
+        return challenge
+    kept = tuple(p for p in challenge.params if p[0].lower() not in names)
+    return Challenge(challenge.scheme, kept).with_params(*params)
+
+
+def _canonical(challenge: Challenge) -> Challenge:
+    """``challenge`` with its parameters in :data:`PARAMETER_ORDER` (a stable sort)."""
+    rank = {name: i for i, name in enumerate(PARAMETER_ORDER)}
+    params = sorted(challenge.params, key=lambda p: rank.get(p[0].lower(), len(rank)))
+    if challenge.token68 is not None or tuple(params) == challenge.params:
+        return challenge
+    return Challenge(challenge.scheme, tuple(params))
 
 
 def _allow(policy: Policy) -> Decision:

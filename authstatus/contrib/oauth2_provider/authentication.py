@@ -23,6 +23,8 @@ from authstatus.authentication import (
     authorization_header,
 )
 from authstatus.conf import app_settings
+from authstatus.contrib.oauth2_provider import tokencache, tokenloader
+from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
 from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
 from authstatus.core.decision import Credentials, Failure
 
@@ -52,7 +54,27 @@ class BearerAuthenticator(Authenticator):
     scheme = SCHEME
 
     def challenge(self, request: HttpRequest) -> Challenge:
-        return bearer_challenge(realm=app_settings.REALM)
+        """``Bearer realm="…", resource_metadata="…"`` (RFC 6750 §3, RFC 9728 §5.1).
+
+        ``resource_metadata`` is the absolute URL of the RFC 9728 metadata document
+        (:func:`~authstatus.contrib.oauth2_provider.discovery.resource_metadata_url`), so every
+        Bearer challenge — ``400``, ``401`` and ``403`` alike — tells the client where to find
+        the authorization servers and scopes; it is left out when no document is served.
+        """
+        return bearer_challenge(
+            realm=app_settings.REALM, resource_metadata=resource_metadata_url(request)
+        )
+
+    def challenges(self, request: HttpRequest) -> tuple[Challenge, ...]:
+        """The Bearer challenge, then — with ``OAUTH2_CHALLENGE`` on — the base ``OAuth2``
+        flow challenge (:func:`~authstatus.contrib.oauth2_provider.discovery.flow_challenge`),
+        whose ``flows`` the decision core fills in."""
+        bearer = self.challenge(request)
+        if app_settings.OAUTH2_CHALLENGE:
+            flow = flow_challenge(request)
+            if flow is not None:
+                return (bearer, flow)
+        return (bearer,)
 
     def authenticate(self, request: HttpRequest) -> Result:
         found = self._token(request)
@@ -96,14 +118,22 @@ class BearerAuthenticator(Authenticator):
         return request.POST.getlist(PARAMETER)
 
     def _check(self, request: HttpRequest, token: str) -> Result:
-        model = get_access_token_model()
+        """The token's result: one query (:mod:`.tokenloader`), or none on a hit of the
+        optional cache of valid tokens (:mod:`.tokencache`, ``BEARER_CACHE_SECONDS``).
+
+        The checks, and their order, are those of DOT's ``validate_bearer_token`` plus the
+        user's ``is_active``: unknown (or revoked: DOT deletes the row), expired, inactive
+        user, unusable application, RFC 8707 audience. A cached token passes every check
+        but the first again, its expiry included.
+        """
         checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
-        found = list(
-            model.objects.select_related("user", "application").filter(token_checksum=checksum)[:1]
-        )
-        if not found:
-            return _invalid(Failure.UNKNOWN_TOKEN, INVALID)
-        access_token: Any = found[0]
+        caching = tokencache.enabled()
+        access_token: Any = tokencache.lookup(checksum, token) if caching else None
+        cached = access_token is not None
+        if not cached:
+            access_token = tokenloader.load(get_access_token_model(), checksum)
+            if access_token is None:
+                return _invalid(Failure.UNKNOWN_TOKEN, INVALID)
         if access_token.is_expired():
             return _invalid(Failure.EXPIRED_TOKEN, EXPIRED)
         user = access_token.user
@@ -116,6 +146,8 @@ class BearerAuthenticator(Authenticator):
             request.build_absolute_uri(request.path)
         ):
             return _invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE)
+        if caching and not cached:
+            tokencache.store(checksum, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
         return Result(

@@ -1,19 +1,23 @@
-"""RFC 9728 protected resource metadata, served by django-oauth-toolkit's own view."""
+"""RFC 9728 protected resource metadata (:class:`~.views.ResourceMetadataView`, a subclass of
+django-oauth-toolkit's view), at the root form and the path-inserted form (RFC 9728 §3.1)."""
 
 from __future__ import annotations
 
 from django.urls import path
-from oauth2_provider.views import OAuthProtectedResourceMetadataView
+
+from authstatus.contrib.oauth2_provider.views import ResourceMetadataView
+from authstatus.decorators import exempt
+
+# @exempt: the middleware never enforces it, whatever EXEMPT_NAMESPACES says; the document
+# must be reachable with any Authorization header (RFC 9728 §3.1 has the client fetch it
+# after a refusal, often still holding the rejected token).
+metadata = exempt(ResourceMetadataView.as_view())
 
 urlpatterns = [
-    path(
-        ".well-known/oauth-protected-resource",
-        OAuthProtectedResourceMetadataView.as_view(),
-        name="resource-metadata",
-    ),
+    path(".well-known/oauth-protected-resource", metadata, name="resource-metadata"),
     path(
         ".well-known/oauth-protected-resource/<path:resource_path>",
-        OAuthProtectedResourceMetadataView.as_view(),
+        metadata,
         name="resource-metadata-path",
     ),
 ]

@@ -6,7 +6,13 @@
   request presented, so the status no longer depends on which authentication class is first
   (DRF's ``APIView.handle_exception`` consults only ``authenticators[0]``).
 * Every 404 — ``Http404``, ``NotFound`` or a concealed refusal — is rendered by the same
-  function, so a concealed resource and a missing one answer alike.
+  function as ``handler404`` (:func:`~authstatus.responses.not_found_response`), and without
+  the ``Allow`` and ``Vary: Accept`` headers DRF adds to every response of its views: a
+  concealed DRF route answers exactly like a URL no route matches.
+* An exception raised before authentication ran (content negotiation's ``406``, a versioning
+  error, a query string too large to read) would otherwise answer before the policy could
+  refuse — a ``406`` where a missing URL gets ``404``. The request is decided first; a refusal
+  wins, and on a concealed route a request that cannot even be read is a ``404``.
 * Anything else goes to DRF's default handler.
 """
 
@@ -20,7 +26,7 @@ from rest_framework import exceptions
 
 from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
 from authstatus.contrib.rest_framework.permissions import AccessDenied
-from authstatus.core.decision import Access, Decision
+from authstatus.core.decision import Access, Decision, refuse
 from authstatus.decorators import view_policy
 from authstatus.policies import PoliciesUnavailable, resolve
 from authstatus.responses import not_found_response, render_decision, unavailable_response
@@ -32,25 +38,67 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     request = context["request"]
     view = context["view"]
     if isinstance(exc, (Http404, exceptions.NotFound)):
-        return not_found_response(request._request)
+        return _not_found(request, view)
     if isinstance(exc, PoliciesUnavailable):
-        return unavailable_response(request._request)
+        return _unavailable(request, view)
     decision: Decision | None = None
-    if isinstance(exc, AccessDenied):
-        decision = exc.decision
-    elif isinstance(exc, exceptions.AuthenticationFailed):
-        decision = decide_view(request, view, raised=exc)
-    elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.PermissionDenied)):
-        decision = _third_party_refusal(request, view, exc)
-    if decision is None:
+    try:
+        if isinstance(exc, AccessDenied):
+            decision = exc.decision
+        elif isinstance(exc, exceptions.AuthenticationFailed):
+            decision = decide_view(request, view, raised=exc)
+        elif isinstance(exc, (exceptions.NotAuthenticated, exceptions.PermissionDenied)):
+            decision = _third_party_refusal(request, view, exc)
+        elif not _authenticated(request):
+            decision = _undecided(request, view)
+    except PoliciesUnavailable:
+        return _unavailable(request, view)
+    if decision is None or decision.allowed:
         # Imported here: rest_framework.views imports the authentication classes at import.
         from rest_framework.views import exception_handler as drf_exception_handler
 
         response: HttpResponse | None = drf_exception_handler(exc, context)
         return response
     if decision.status == 404:
-        return not_found_response(request._request)
+        return _not_found(request, view)
     return render_decision(request._request, decision)
+
+
+def _not_found(request: Any, view: Any) -> HttpResponse:
+    """The project's one 404. DRF's ``finalize_response`` copies ``view.headers`` (``Allow``,
+    ``Vary: Accept``) onto every response of the view; a URL that no route matches has
+    neither, so neither may a 404 from here."""
+    view.headers = {}
+    return not_found_response(request._request)
+
+
+def _unavailable(request: Any, view: Any) -> HttpResponse:
+    """The ``503`` while no policies can be loaded, as every other route answers it (the
+    ``404`` of a missing URL included): without DRF's ``Allow`` and ``Vary: Accept``."""
+    view.headers = {}
+    return unavailable_response(request._request)
+
+
+def _authenticated(request: Any) -> bool:
+    """Whether DRF's authentication ran (``APIView.initial`` authenticates, then checks the
+    permissions). DRF's ``Request`` stores the outcome as ``_user``, even when it failed."""
+    return "_user" in vars(request)
+
+
+def _undecided(request: Any, view: Any) -> Decision | None:
+    """Decide a request that failed before ``PolicyPermission`` ran; ``None`` if it cannot
+    be decided. A request that cannot even be authenticated (its query string is too large
+    to read) is refused as missing on a concealed route, left to DRF and Django elsewhere."""
+    try:
+        try:
+            return decide_view(request, view)
+        except exceptions.AuthenticationFailed as failed:
+            return decide_view(request, view, raised=failed)
+    except PoliciesUnavailable:
+        raise
+    except Exception:
+        policy = resolve(request.method, request._request.path_info, view_policy(view))
+        return refuse(policy) if policy.conceal else None
 
 
 def _third_party_refusal(request: Any, view: Any, exc: exceptions.APIException) -> Decision:

@@ -1,0 +1,76 @@
+"""The RFC 9728 protected resource metadata document, served by a subclass of DOT's view.
+
+django-oauth-toolkit 3.4's ``OAuthProtectedResourceMetadataView`` builds the document from its
+``OAUTH2_PROTECTED_RESOURCE_*`` settings and scopes backend; :class:`ResourceMetadataView`
+keeps all of that and changes only what authstatus knows better:
+
+* ``bearer_methods_supported`` is authstatus's ``BEARER_METHODS`` — the methods
+  :class:`~authstatus.contrib.oauth2_provider.BearerAuthenticator` actually accepts — so the
+  document and the authenticator cannot disagree (RFC 9728 §2).
+* The path-inserted form (RFC 9728 §3.1, ``/.well-known/oauth-protected-resource/<path>``)
+  maps back to exactly the resource identifier it was built from: only the slash after the
+  host is removed when the well-known suffix is inserted (RFC 9728 §3), so a trailing slash
+  of the path is kept (DOT drops it), and RFC 9728 §3.3's comparison can succeed.
+* No member is ``null`` and no array is empty (RFC 9728 §3.2: parameters with zero elements
+  are omitted).
+* ``Cache-Control: public, max-age=3600``: the document is the same for every client (it
+  never looks at credentials) and changes only with the settings.
+
+The view does no access control at all: it is in the ``authstatus`` namespace and marked
+``@exempt``, so any ``Authorization`` header — none, malformed, invalid or valid — gets the
+same ``200``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.http import JsonResponse
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views import OAuthProtectedResourceMetadataView
+
+from authstatus.conf import app_settings
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+__all__ = ["CACHE_CONTROL", "ResourceMetadataView"]
+
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+# RFC 6750 §2.1-2.3, in the order RFC 9728 §2 lists them.
+BEARER_METHOD_ORDER = ("header", "body", "query")
+CACHE_CONTROL = "public, max-age=3600"
+
+
+class ResourceMetadataView(OAuthProtectedResourceMetadataView):  # type: ignore[misc]
+    """``GET /.well-known/oauth-protected-resource[/<path>]``: RFC 9728 §3.2 metadata."""
+
+    def get_bearer_methods_supported(self) -> list[str]:
+        """``BEARER_METHODS``, in RFC 6750's order (RFC 9728 §2 ``bearer_methods_supported``)."""
+        methods = app_settings.BEARER_METHODS
+        return [m for m in BEARER_METHOD_ORDER if m in methods]
+
+    def get_resource(self, request: HttpRequest) -> str:
+        """``OAUTH2_PROTECTED_RESOURCE_IDENTIFIER`` when set (DOT's rule); otherwise the URL the
+        well-known suffix was inserted into (RFC 9728 §3, §3.1): the origin plus any path
+        after the suffix, exactly as requested."""
+        if oauth2_settings.OAUTH2_PROTECTED_RESOURCE_IDENTIFIER:
+            return str(oauth2_settings.OAUTH2_PROTECTED_RESOURCE_IDENTIFIER)
+        url = request.build_absolute_uri(request.path)
+        base, _, path = url.partition(WELL_KNOWN)
+        return base + path if path.strip("/") else base
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        document = {
+            key: value
+            for key, value in json.loads(response.content).items()
+            if value is not None and value != [] and value != ""
+        }
+        out = JsonResponse(document)
+        for name, value in response.items():
+            if name.lower() not in ("content-type", "content-length"):
+                out[name] = value
+        out["Cache-Control"] = CACHE_CONTROL
+        return out

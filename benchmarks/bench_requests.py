@@ -1,0 +1,221 @@
+"""Cost of one request per access-control path, measured in one process, one run.
+
+Every row is a whole request through Django (URL resolution, middleware, view, rendering),
+timed in-process (:mod:`benchmarks.harness`) and counted in database queries
+(``CaptureQueriesContext``). Stock rows are served by a handler without authstatus's
+middleware, with DRF's own exception handler; authstatus rows by one with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.harness import Call, Cell, Client, measure, queries
+from benchmarks.seed import Tokens
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    label: str
+    call: Call
+    status: int
+    group: str = ""  # "" or a key of OVERRIDES
+    section: str = "success"
+
+
+# Settings groups: AUTHSTATUS overrides entered around their scenarios.
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "cache-locmem": {"BEARER_CACHE_SECONDS": 60, "BEARER_CACHE_ALIAS": "tokens"},
+    "cache-file": {"BEARER_CACHE_SECONDS": 60, "BEARER_CACHE_ALIAS": "default"},
+}
+
+
+def scenarios(t: Tokens) -> list[Scenario]:
+    s, a = "stock", "authstatus"
+    return [
+        Scenario("plain", "plain Django view", Call(s, "/stock/plain/"), 200),
+        Scenario(
+            "plain_mw",
+            "plain view + AuthStatusMiddleware (anonymous policy)",
+            Call(a, "/plain/"),
+            200,
+        ),
+        Scenario("allow_any", "DRF AllowAny", Call(s, "/stock/allow-any/"), 200),
+        Scenario(
+            "allow_any_mw",
+            "DRF AllowAny under AuthStatusMiddleware (middleware only)",
+            Call(a, "/drf/allow-any/"),
+            200,
+        ),
+        Scenario(
+            "policy",
+            "DRF + PolicyPermission (anonymous policy)",
+            Call(a, "/drf/policy/"),
+            200,
+        ),
+        Scenario(
+            "policy_defaults",
+            "DRF + authstatus default classes, no credentials (anonymous policy)",
+            Call(a, "/drf/policy-defaults/"),
+            200,
+        ),
+        Scenario(
+            "stock_oauth2",
+            "stock DRF + DOT OAuth2Authentication + IsAuthenticated, valid token",
+            Call(s, "/stock/oauth2/", t.valid),
+            200,
+        ),
+        Scenario(
+            "bearer",
+            "authstatus BearerAuthentication + PolicyPermission, valid token",
+            Call(a, "/api/bearer/", t.valid),
+            200,
+        ),
+        Scenario(
+            "bearer_defaults",
+            "authstatus default classes (Bearer, Session, Basic), valid token",
+            Call(a, "/api/bearer-defaults/", t.valid),
+            200,
+        ),
+        Scenario(
+            "bearer_cached",
+            "authstatus Bearer, token cache hit (BEARER_CACHE_SECONDS, LocMem alias)",
+            Call(a, "/api/bearer/", t.valid),
+            200,
+            group="cache-locmem",
+        ),
+        Scenario(
+            "bearer_cached_file",
+            "authstatus Bearer, token cache hit (file-based cache alias)",
+            Call(a, "/api/bearer/", t.valid),
+            200,
+            group="cache-file",
+        ),
+        # Refusals.
+        Scenario(
+            "stock_401",
+            "stock DOT: no token -> 401",
+            Call(s, "/stock/oauth2/"),
+            401,
+            section="refusal",
+        ),
+        Scenario(
+            "a_401",
+            "authstatus: no token -> 401 + challenge",
+            Call(a, "/api/bearer/"),
+            401,
+            section="refusal",
+        ),
+        Scenario(
+            "stock_401_expired",
+            "stock DOT: expired token -> 401",
+            Call(s, "/stock/oauth2/", t.expired),
+            401,
+            section="refusal",
+        ),
+        Scenario(
+            "a_401_expired",
+            "authstatus: expired token -> 401 invalid_token",
+            Call(a, "/api/bearer/", t.expired),
+            401,
+            section="refusal",
+        ),
+        Scenario(
+            "a_401_unknown",
+            "authstatus: unknown token -> 401 invalid_token",
+            Call(a, "/api/bearer/", t.unknown),
+            401,
+            section="refusal",
+        ),
+        Scenario(
+            "stock_403_scope",
+            "stock DOT TokenHasScope: token lacks scope -> 403",
+            Call(s, "/stock/oauth2-scope/", t.read_only),
+            403,
+            section="refusal",
+        ),
+        Scenario(
+            "a_403_scope",
+            "authstatus: token lacks scope -> 403 insufficient_scope",
+            Call(a, "/api/scoped/", t.read_only),
+            403,
+            section="refusal",
+        ),
+        Scenario(
+            "a_403_closed",
+            "authstatus: closed to everyone, no token -> 403",
+            Call(a, "/api/closed/"),
+            403,
+            section="refusal",
+        ),
+        Scenario(
+            "a_404_concealed",
+            "authstatus: concealed resource, no token -> 404",
+            Call(a, "/api/concealed/"),
+            404,
+            section="refusal",
+        ),
+        Scenario(
+            "a_404_missing",
+            "authstatus stack: URL that does not exist -> 404",
+            Call(a, "/api/missing/"),
+            404,
+            section="refusal",
+        ),
+    ]
+
+
+@dataclass
+class Row:
+    scenario: Scenario
+    median_us: float
+    spread_us: tuple[float, float]  # min and max of the per-round samples
+    queries: int
+    sql: list[str]
+
+
+def _override(group: str) -> Callable[[], Any]:
+    @contextmanager
+    def context() -> Iterator[None]:
+        from django.conf import settings
+        from django.test.utils import override_settings
+
+        with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **OVERRIDES[group]}):
+            yield
+
+    return context
+
+
+def run(tokens: Tokens, client: Client, rounds: int) -> list[Row]:
+    found = scenarios(tokens)
+    cells = []
+    counted: dict[str, tuple[int, list[str]]] = {}
+    for sc in found:
+        fn = client.prepare(sc.call)
+        context = _override(sc.group) if sc.group else None
+        with context() if context else _nullcontext():
+            for _ in range(3):
+                status = fn()
+            if status != sc.status:
+                raise AssertionError(f"{sc.key}: expected {sc.status}, got {status}")
+            counted[sc.key] = queries(fn)
+        cells.append(Cell(sc.key, fn, group=sc.group))
+    measure(cells, rounds, {g: _override(g) for g in OVERRIDES})
+    return [
+        Row(
+            sc,
+            cell.median_ns / 1000,
+            (min(cell.samples) / 1000, max(cell.samples) / 1000),
+            *counted[sc.key],
+        )
+        for sc, cell in zip(found, cells, strict=True)
+    ]
+
+
+@contextmanager
+def _nullcontext() -> Iterator[None]:
+    yield

@@ -1,0 +1,400 @@
+"""Tables, targets, and ``docs/performance.md`` with its plots, from one benchmark run."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from benchmarks.bench_policies import Size
+from benchmarks.bench_requests import Row
+
+ENFORCEMENT_MAX = 0.05  # policy enforcement adds at most 5 % to a DRF AllowAny request
+POLICIES_MAX = 1.2  # resolution at 10,000 policies within 1.2x of 1 policy
+BEARER_MAX = 1 / 3  # BearerAuthentication adds at most 1/3 of what DOT's class adds
+
+PLOT_PATHS = "performance-auth-paths.png"
+PLOT_POLICIES = "performance-policies.png"
+
+
+def versions() -> str:
+    packages = ("Django", "djangorestframework", "django-oauth-toolkit")
+    return f"Python {platform.python_version()}, " + ", ".join(
+        f"{p} {version(p)}" for p in packages
+    )
+
+
+def _by_key(rows: Sequence[Row]) -> dict[str, Row]:
+    return {r.scenario.key: r for r in rows}
+
+
+def requests_table(rows: Sequence[Row], markdown: bool = False) -> str:
+    k = _by_key(rows)
+    plain, allow_any = k["plain"].median_us, k["allow_any"].median_us
+    head = ("path", "stack", "median µs", "× plain", "× AllowAny", "+µs vs AllowAny", "queries")
+    body = [
+        (
+            r.scenario.label,
+            r.scenario.call.handler,
+            f"{r.median_us:.1f}",
+            f"{r.median_us / plain:.2f}",
+            f"{r.median_us / allow_any:.2f}",
+            f"{r.median_us - allow_any:+.1f}",
+            str(r.queries),
+        )
+        for r in rows
+    ]
+    return _table(head, body, markdown)
+
+
+def policies_table(sizes: Sequence[Size], markdown: bool = False) -> str:
+    one = sizes[0]
+    head = ("policies", "compile ms", "resolve() ns", "× 1 policy", "request µs", "× 1 policy")
+    body = [
+        (
+            f"{s.policies:,}",
+            f"{s.compile_ms:.1f}",
+            f"{s.resolve_ns:.0f}",
+            f"{s.resolve_ns / one.resolve_ns:.2f}",
+            f"{s.request_us:.1f}",
+            f"{s.request_us / one.request_us:.2f}",
+        )
+        for s in sizes
+    ]
+    return _table(head, body, markdown)
+
+
+def throughput_table(runs: Sequence[Any], markdown: bool = False) -> str:
+    head = (
+        "run",
+        "route",
+        "requests/s",
+        "p50 ms",
+        "p99 ms",
+        "wrk errors",
+        "policy edits",
+        "probes",
+        "decidable",
+        "contradictions",
+        "probe errors",
+    )
+    body = [
+        (
+            r.name,
+            r.path,
+            f"{r.wrk.rps:.0f}",
+            f"{r.wrk.p50_ms:.2f}",
+            f"{r.wrk.p99_ms:.2f}",
+            f"{r.wrk.errors} ({r.wrk.socket_errors} socket, {r.wrk.non_2xx} non-2xx)",
+            str(r.flips) if r.edited else "-",
+            str(r.probe.requests) if r.edited else "-",
+            str(r.probe.decidable) if r.edited else "-",
+            str(r.probe.contradictions) if r.edited else "-",
+            str(r.probe.errors) if r.edited else "-",
+        )
+        for r in runs
+    ]
+    text = _table(head, body, markdown)
+    examples = [e for r in runs for e in r.probe.examples]
+    if examples:
+        text += "\ncontradicting probes (first few):\n" + "\n".join(examples)
+    return text
+
+
+def _table(head: Sequence[str], body: Sequence[Sequence[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(head[i]), *(len(r[i]) for r in body)) for i in range(len(head))]
+    fmt = [f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(f.format(c) for f, c in zip(fmt, cells, strict=True))
+
+    return "\n".join(
+        [line(head), "-" * (sum(widths) + 2 * (len(widths) - 1))] + [line(r) for r in body]
+    )
+
+
+@dataclass
+class Targets:
+    lines: list[str] = field(default_factory=list)
+    ok: bool = True
+    verdicts: list[tuple[str, str, bool]] = field(default_factory=list)
+
+    def check(self, name: str, detail: str, passed: bool) -> None:
+        self.ok = self.ok and passed
+        self.verdicts.append((name, detail, passed))
+        self.lines.append(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+
+
+def targets(
+    rows: Sequence[Row],
+    sizes: Sequence[Size],
+    matcher_status: int,
+    runs: Sequence[Any],
+    concealment_status: int | None = None,
+) -> Targets:
+    k = _by_key(rows)
+    t = Targets()
+    allow_any = k["allow_any"].median_us
+    policy = k["policy"]
+    added = policy.median_us / allow_any - 1
+    middleware = k["allow_any_mw"].median_us - allow_any
+    t.check(
+        "policy enforcement adds <= 5 % to a DRF AllowAny request, no DB query",
+        f"+{added * 100:.1f} % ({policy.median_us - allow_any:+.1f} µs: middleware "
+        f"{middleware:+.1f}, PolicyPermission {policy.median_us - allow_any - middleware:+.1f}), "
+        f"{policy.queries} queries",
+        added <= ENFORCEMENT_MAX and policy.queries == 0,
+    )
+    one, big = sizes[0], sizes[-1]
+    ratio = big.resolve_ns / one.resolve_ns
+    t.check(
+        f"policy resolution at {big.policies:,} policies <= {POLICIES_MAX}x its cost at 1",
+        f"resolve() {ratio:.2f}x ({one.resolve_ns:.0f} -> {big.resolve_ns:.0f} ns); whole "
+        f"request {big.request_us / one.request_us:.2f}x; bare matcher "
+        f"{'PASS' if matcher_status == 0 else 'FAIL'}",
+        ratio <= POLICIES_MAX and matcher_status == 0,
+    )
+    stock_added = k["stock_oauth2"].median_us - allow_any
+    ours_added = k["bearer"].median_us - allow_any
+    t.check(
+        "BearerAuthentication adds <= 1/3 of what DOT OAuth2Authentication adds over AllowAny, "
+        "exactly 1 query",
+        f"{ours_added:.1f} µs vs {stock_added:.1f} µs = {ours_added / stock_added:.2f} "
+        f"(stock is {k['stock_oauth2'].median_us / allow_any:.1f}x AllowAny); "
+        f"{k['bearer'].queries} query",
+        ours_added <= stock_added * BEARER_MAX and k["bearer"].queries == 1,
+    )
+    cached = k["bearer_cached"]
+    t.lines.append(
+        f"info  token cache hit (LocMem): {cached.median_us:.1f} µs, {cached.queries} queries "
+        f"(vs {k['bearer'].median_us:.1f} µs, {k['bearer'].queries} query uncached)"
+    )
+    for r in runs:
+        if r.edited:
+            t.check(
+                "policy edited under load: no answer contradicts the policy in force",
+                f"{r.probe.contradictions} contradictions in {r.probe.requests} probes "
+                f"({r.probe.decidable} decidable) across {r.flips} edits",
+                r.probe.contradictions == 0,
+            )
+    if concealment_status is not None:
+        t.check(
+            "a concealed resource answers within 10x the time of a missing one",
+            "benchmarks/bench_concealment.py "
+            + ("PASS" if concealment_status == 0 else f"FAIL (exit {concealment_status})"),
+            concealment_status == 0,
+        )
+    errors = sum(r.wrk.errors + r.probe.errors for r in runs)
+    if runs:
+        t.check("no errors under load", f"{errors} errors (wrk + probes, all runs)", errors == 0)
+        stock, ours = runs[0], runs[1]
+        t.lines.append(
+            f"info  throughput: authstatus {ours.wrk.rps:.0f} req/s vs stock DOT "
+            f"{stock.wrk.rps:.0f} req/s ({ours.wrk.rps / stock.wrk.rps:.2f}x); p99 "
+            f"{ours.wrk.p99_ms:.1f} ms vs {stock.wrk.p99_ms:.1f} ms"
+        )
+    return t
+
+
+# --- docs/performance.md ----------------------------------------------------------------
+
+
+def _plots(docs: Path, rows: Sequence[Row], sizes: Sequence[Size]) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 1.2))
+    labels = [f"{r.scenario.label}  [{r.queries}q]" for r in rows][::-1]
+    values = [r.median_us for r in rows][::-1]
+    colors = ["#9e9e9e" if r.scenario.call.handler == "stock" else "#1f77b4" for r in rows][::-1]
+    ax.barh(labels, values, color=colors)
+    for y, v in enumerate(values):
+        ax.text(v, y, f" {v:.0f}", va="center", fontsize=8)
+    ax.set_xlim(0, max(values) * 1.12)
+    ax.set_xlabel("median µs per request (in-process, lower is better); [n q] = DB queries")
+    ax.set_title("Cost per auth path: stock DRF/DOT (grey) vs authstatus (blue)")
+    ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    path = docs / PLOT_PATHS
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    xs = [s.policies for s in sizes]
+    for axis, ys, unit, title in (
+        (left, [s.resolve_ns for s in sizes], "ns per resolve()", "policy resolution"),
+        (
+            right,
+            [s.request_us for s in sizes],
+            "µs per request",
+            "whole request (PolicyPermission, anonymous)",
+        ),
+    ):
+        axis.plot(xs, ys, marker="o", color="#1f77b4")
+        axis.set_xscale("log")
+        axis.set_xticks(xs, [f"{x:,}" for x in xs])
+        axis.minorticks_off()
+        axis.set_ylim(0, max(ys) * 1.35)
+        axis.set_xlabel("policies")
+        axis.set_ylabel(unit)
+        axis.set_title(title)
+        for x, y in zip(xs, ys, strict=True):
+            axis.annotate(
+                f"{y:.0f}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=8,
+            )
+    fig.suptitle("Cost vs number of policies (flat is the goal)")
+    fig.tight_layout()
+    path = docs / PLOT_POLICIES
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    written.append(path)
+    return written
+
+
+def write(
+    docs: Path,
+    versions_line: str,
+    args: argparse.Namespace,
+    rows: Sequence[Row],
+    sizes: Sequence[Size],
+    runs: Sequence[Any],
+    result: Targets,
+) -> list[Path]:
+    written = _plots(docs, rows, sizes)
+    today = datetime.date.today().isoformat()
+    verdicts = "\n".join(
+        f"| {'PASS' if ok else '**FAIL**'} | {name} | {detail} |"
+        for name, detail, ok in result.verdicts
+    )
+    throughput = throughput_table(runs, markdown=True) if runs else "_Not run (`--no-throughput`)._"
+    text = TEMPLATE.format(
+        today=today,
+        versions=versions_line,
+        machine=f"{platform.system()} {platform.machine()}, {_cpus()} CPUs",
+        rounds=args.rounds,
+        seconds=f"{args.seconds:g}",
+        verdicts=verdicts,
+        requests=requests_table(rows, markdown=True),
+        policies=policies_table(sizes, markdown=True),
+        throughput=throughput,
+        plot_paths=PLOT_PATHS,
+        plot_policies=PLOT_POLICIES,
+    )
+    path = docs / "performance.md"
+    path.write_text(text, encoding="utf-8")
+    return [path, *written]
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+TEMPLATE = """# Performance
+
+<!-- Generated by `make bench` (benchmarks/report.py): edit the template there, not this file. -->
+
+What authstatus costs per request, next to stock Django REST framework and
+django-oauth-toolkit, measured in one run of `make bench` on {today}:
+{versions}; {machine}. Absolute numbers depend on the machine; the ratios are the point.
+
+## Targets
+
+| verdict | target | measured |
+|---|---|---|
+{verdicts}
+
+## Cost per auth path
+
+![median µs per request for each path]({plot_paths})
+
+One row per path: a whole request through Django (URL resolution, middleware, view,
+rendering), median of {rounds} rounds. *stock* rows are served without authstatus (no
+`AuthStatusMiddleware`, DRF's own exception handler); *authstatus* rows by the stack of the
+public contract. *queries* is the number of database queries of one request.
+
+{requests}
+
+## Cost vs number of policies
+
+![resolution cost and request cost vs number of policies]({plot_policies})
+
+The route's own policy plus generated ones (literal, `*`, `**` and method-specific patterns,
+the mix of `benchmarks/bench_matcher.py`). *resolve() ns* is
+`authstatus.policies.resolve()` for the route, the lookup every request pays; *request µs* a
+whole request to that route (`PolicyPermission`, anonymous policy). *compile ms* is paid once
+per policy change, not per request.
+
+{policies}
+
+## Throughput, and a policy edited under load
+
+gunicorn with 2 sync workers on loopback, driven by `wrk` (1 thread, 4 connections,
+{seconds} s per run) with a valid bearer token: stock, then authstatus, alone on the machine;
+then authstatus again while a policy is edited. During that third run a probe (two Python
+threads, a request every few milliseconds each, no token) asks `/api/flip/`, and a separate
+process switches that route's `ResourcePolicy` between `anonymous` (200) and `nobody` (403)
+every 0.2 s with `save()`, as the admin would; its wrk numbers include that load on the same
+two cores. A probe *contradicts* the policy when its status is not that of a state in force at
+some instant between `POLL_INTERVAL` (0.05 s here) before it was sent and when its answer
+arrived; *decidable* probes are those for which only one state was possible (the others
+cannot contradict anything). *wrk errors* are socket errors and non-2xx answers.
+
+{throughput}
+
+## How to run
+
+```sh
+make bench                  # everything, about 2 minutes; rewrites this page and its plots
+.venv/bin/python -m benchmarks --help
+.venv/bin/python -m benchmarks --no-throughput --rounds 5   # quick, in-process only
+```
+
+`make bench` installs the `bench` extra (gunicorn, matplotlib) and Debian's `wrk` when they are
+missing, then runs `python -m benchmarks`. Exit status 1 when a target fails. Everything runs
+in a temporary directory (SQLite database seeded with 20,000 tokens, file-based cache) that is
+removed afterwards; the server listens on 127.0.0.1 only.
+
+## How to read it
+
+- **× AllowAny** is the cost of a request relative to the same DRF view with `AllowAny` and no
+  authentication class: the price of access control. **+µs vs AllowAny** is the same in time.
+- The **enforcement** target compares DRF `AllowAny` (stock stack) with the same view under
+  `PolicyPermission` and an anonymous policy (authstatus stack, middleware included); the
+  *DRF AllowAny under AuthStatusMiddleware* row splits that into the middleware's share and
+  the permission's.
+- The **bearer** target compares what each stack adds over `AllowAny` for a request with a
+  valid token: DOT's `OAuth2Authentication` + `IsAuthenticated` against authstatus's
+  `BearerAuthentication` + `PolicyPermission`. Both make one query; DOT's goes through
+  oauthlib and builds its query anew per request, authstatus's is compiled once per
+  connection (`authstatus/contrib/oauth2_provider/tokenloader.py`).
+- **Token cache** rows enable `BEARER_CACHE_SECONDS` (off by default) with a process-local
+  `LocMemCache` alias and with the shared file-based cache: a hit costs no query, and with a
+  shared cache it costs a cache read instead. See
+  [`BEARER_CACHE_SECONDS`](reference/settings.md#bearer_cache_seconds) for what it trades.
+- Timing method: each request is a WSGI call into the Django handler that gunicorn would call
+  (no network), with a fresh environ. Per cell, batches of about 20 ms; the garbage collector
+  is collected before and disabled during a batch; cells are interleaved in a new random order
+  each round; the median over rounds is reported. SQLite in WAL mode with persistent
+  connections (`CONN_MAX_AGE=None`), as a production setup would keep them. On a database over
+  the network every query costs more, which widens the gap between one query and none.
+"""
