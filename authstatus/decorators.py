@@ -67,11 +67,16 @@ def exempt(view: V) -> V:
 
 def view_policy(view: Any) -> Policy | None:
     """The default policy declared on ``view`` (function, class or instance), if any."""
-    for target in _targets(view):
-        policy = getattr(target, POLICY_ATTRIBUTE, None)
-        if isinstance(policy, Policy):
-            return policy
-    return None
+    # Called on every request: no list built, the common cases answered first.
+    policy = getattr(view, POLICY_ATTRIBUTE, None)
+    if policy is None:
+        for attribute in ("view_class", "cls"):
+            owner = getattr(view, attribute, None)
+            if owner is not None:
+                policy = getattr(owner, POLICY_ATTRIBUTE, None)
+                if policy is not None:
+                    break
+    return policy if isinstance(policy, Policy) else None
 
 
 def is_exempt(view: Any) -> bool:

@@ -26,6 +26,7 @@ does not exist. Nothing else may tell the two apart:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +60,16 @@ __all__ = ["AuthStatusMiddleware", "CommonMiddleware", "refused_as_concealed"]
 
 def is_drf_view(view_func: Any) -> bool:
     cls = getattr(view_func, "cls", None)
-    if cls is None:
-        return False
+    return cls is not None and isinstance(cls, type) and issubclass(cls, _api_view())
+
+
+@functools.cache
+def _api_view() -> type:
+    # Imported on first use: rest_framework.views imports the authentication classes
+    # named in DRF's settings, which import authstatus.
     from rest_framework.views import APIView
 
-    return isinstance(cls, type) and issubclass(cls, APIView)
+    return APIView
 
 
 def is_exempt_view(view_func: Any, namespaces: Iterable[str], *paths: str) -> bool:

@@ -13,6 +13,7 @@ declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -261,18 +262,18 @@ class PolicyRegistry:
         self._matcher: Matcher[Policy] | None = None
         self._version: object = None
         self._local_change = False
-        self._checked_at = -math.inf
+        self._next_check = -math.inf
 
     def matcher(self) -> Matcher[Policy]:
         matcher = self._matcher
-        if matcher is not None and time.monotonic() - self._checked_at < _poll_interval():
+        if matcher is not None and time.monotonic() < self._next_check:
             return matcher
         with self._lock:
             return self._refresh()
 
     def _refresh(self) -> Matcher[Policy]:
         now = time.monotonic()
-        if self._matcher is not None and now - self._checked_at < _poll_interval():
+        if self._matcher is not None and now < self._next_check:
             return self._matcher  # another thread refreshed while this one waited
         try:
             version = _read_version()
@@ -301,20 +302,21 @@ class PolicyRegistry:
                 logger.exception("authstatus: policies failed to load; keeping the last good")
                 if self._matcher is None:
                     raise PoliciesUnavailable(str(exc)) from exc
-        self._checked_at = now
+        # The interval is read here, not per request: settings changes reset the registry.
+        self._next_check = now + _poll_interval()
         return self._matcher
 
     def invalidate(self) -> None:
         """This process changed a policy: reload on its next request."""
         with self._lock:
-            self._checked_at = -math.inf
+            self._next_check = -math.inf
             self._local_change = True
 
     def reset(self) -> None:
         """Forget everything loaded (tests; settings changes)."""
         with self._lock:
             self._matcher = None
-            self._checked_at = -math.inf
+            self._next_check = -math.inf
             self._version = None
             self._local_change = False
 
@@ -362,12 +364,20 @@ on_reload(registry.reset)
 
 def default_policy() -> Policy:
     """The policy of routes nothing else covers: ``DEFAULT_ACCESS``."""
-    return Policy(access=Access(app_settings.DEFAULT_ACCESS), source=DEFAULT)
+    return _default_policy(app_settings.DEFAULT_ACCESS)
+
+
+@functools.lru_cache(maxsize=8)
+def _default_policy(access: str) -> Policy:
+    return Policy(access=Access(access), source=DEFAULT)
 
 
 def resolve(method: str, path: str, view_policy: Policy | None = None) -> Policy:
     """The policy in force for ``method`` and ``path`` (see the module docstring)."""
-    return resolve_explained(method, path, view_policy)[0]
+    rule = registry.match(method, path)
+    if rule is not None:
+        return rule.value
+    return view_policy if view_policy is not None else default_policy()
 
 
 def resolve_explained(

@@ -560,3 +560,18 @@ def test_invalid_query_token_syntax_when_enabled(client, db, all_bearer_methods)
     assert response.status_code == 400
     (challenge,) = challenges(response)
     assert challenge.param("error") == "invalid_request"
+
+
+def test_bad_token_behind_a_session_is_reported_on_an_anonymous_route(client, alice):
+    """PolicyPermission's shortcut for anonymous-allowed routes must not skip an
+    authenticator DRF never ran: the session succeeds first, the bearer token is bad."""
+    policy = {"path": "/t/drf/session-first/", "access": "anonymous"}
+    client.force_login(alice)
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "POLICIES": [*settings.AUTHSTATUS["POLICIES"], policy]}
+    ):
+        ok = client.get("/t/drf/session-first/")
+        refused = client.get("/t/drf/session-first/", HTTP_AUTHORIZATION="Bearer no-such-token")
+    assert ok.status_code == 200
+    assert refused.status_code == 401
+    assert challenges(refused)[-1].param("error") == "invalid_token"

@@ -95,9 +95,14 @@ class _Node(Generic[T]):
 class Matcher(Generic[T]):
     """An immutable, compiled set of rules."""
 
+    MEMO_SIZE = 4096
+    """Lookups remembered per matcher. Paths are client-controlled and unbounded, so the memo
+    is emptied when full rather than allowed to grow."""
+
     def __init__(self, rules: Iterable[Rule[T]]) -> None:
         self._root: _Node[T] = _Node()
         self._count = 0
+        self._memo: dict[tuple[str, str], Rule[T] | None] = {}
         for rule in rules:
             segments = validate_pattern(rule.pattern)
             node = self._root
@@ -118,6 +123,18 @@ class Matcher(Generic[T]):
 
     def match(self, method: str, path: str) -> Rule[T] | None:
         """The most specific rule for ``method`` and ``path``, or ``None``."""
+        key = (method, path)
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        found = self._match(method, path)
+        if len(self._memo) >= self.MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
+
+    def _match(self, method: str, path: str) -> Rule[T] | None:
         if not path.startswith("/"):
             return None
         segments = path[1:].split("/")

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
+from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
+from authstatus.core.decision import Access
 from authstatus.decorators import view_policy
 from authstatus.enforcement import UserPrincipal
 from authstatus.policies import resolve
@@ -35,6 +37,17 @@ class AccessDenied(APIException):
         self.decision = decision
 
 
+def _unevaluated(request: Request) -> bool:
+    """Whether an authstatus authenticator that can fail has not run yet (DRF stops at the
+    first success; a later one may hold a bad token)."""
+    return any(
+        isinstance(a, AuthStatusAuthentication)
+        and a.authenticator.can_fail
+        and not a.evaluated(request)
+        for a in request.authenticators or ()
+    )
+
+
 class PolicyPermission(BasePermission):
     """Allow or refuse by the policy in force for the request's method and path.
 
@@ -44,7 +57,16 @@ class PolicyPermission(BasePermission):
     """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        decision = decide_view(request, view)
+        request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
+        django_request = request._request
+        policy = resolve(
+            django_request.method or "GET", django_request.path_info, view_policy(view)
+        )
+        if policy.access is Access.ANONYMOUS and not _unevaluated(request):
+            # decide() allows every absent or valid credential on an anonymous-allowed
+            # resource, and malformed or invalid ones have raised above: skip the decision.
+            return True
+        decision = decide_view(request, view, policy=policy)
         if decision.allowed:
             return True
         raise AccessDenied(decision)
