@@ -222,3 +222,24 @@ def links(response: HttpResponse) -> list[str]:
     parser.feed(response.content.decode(response.charset or "utf-8"))
     parser.close()
     return parser.hrefs
+
+
+# --- the admin's policy form ---------------------------------------------------------------
+
+
+def policy_form_data(path: str = "/api/new/", **overrides: Any) -> dict[str, Any]:
+    """POST data of the ResourcePolicy admin form: a valid authenticated-only policy."""
+    data: dict[str, Any] = {
+        "path": path,
+        "methods": "",
+        "access": "authenticated",
+        "required_scopes": "",
+        "required_groups": [],
+        "required_permissions": [],
+        "requirements": [],
+        "enabled": "on",
+        "priority": "0",
+        "description": "",
+    }
+    data.update(overrides)
+    return data

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from tests.fuzz.requests import check, hostile_requests, send
-from tests.http import assert_nqschar, challenges
+from tests.http import assert_nqschar, challenges, policy_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -389,21 +389,7 @@ ADMIN_REJECTS = {
 
 
 def _form(**overrides):
-    data = {
-        "path": "/api/new/",
-        "methods": "",
-        "access": "authenticated",
-        "required_scopes": "",
-        "required_groups": [],
-        "required_permissions": [],
-        "requirements": [],
-        "enabled": "on",
-        "priority": "0",
-        "description": "",
-        "_save": "Save",
-    }
-    data.update(overrides)
-    return data
+    return policy_form_data(**{"_save": "Save", **overrides})
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
 from tests.factories import AccessTokenFactory, UserFactory
-from tests.http import BASIC, BEARER, COOKIE
+from tests.http import BASIC, BEARER, COOKIE, policy_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -308,21 +308,7 @@ def test_change_form_shows_the_broken_pattern_of_a_row_saved_around_clean(admin_
 
 
 def form_data(**overrides):
-    data = {
-        "path": "/api/public/",
-        "methods": "",
-        "access": "authenticated",
-        "required_scopes": "",
-        "required_groups": [],
-        "required_permissions": [],
-        "requirements": [],
-        "enabled": "on",
-        "priority": "0",
-        "description": "",
-        "_save": "Save",
-    }
-    data.update(overrides)
-    return data
+    return policy_form_data(**{"path": "/api/public/", "_save": "Save", **overrides})
 
 
 def test_saving_through_the_admin_is_logged_and_enforced(admin_client, superuser):

@@ -23,7 +23,7 @@ from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
 from authstatus.policies import database_rules, policies_changed, registry
 from tests.factories import GroupFactory, UserFactory
-from tests.http import BASIC, BEARER, COOKIE
+from tests.http import BASIC, BEARER, COOKIE, policy_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -86,20 +86,7 @@ def model_values(**overrides):
 
 def form_data(**overrides):
     """POST data of the policy form: a valid authenticated-only policy on /api/new/."""
-    data = {
-        "path": "/api/new/",
-        "methods": "",
-        "access": "authenticated",
-        "required_scopes": "",
-        "required_groups": [],
-        "required_permissions": [],
-        "requirements": [],
-        "enabled": "on",
-        "priority": "0",
-        "description": "",
-    }
-    data.update(overrides)
-    return data
+    return policy_form_data(**overrides)
 
 
 def anonymous_get(path):
