@@ -4,7 +4,6 @@ never a 2xx on a protected route without valid credentials, never an unparsable 
 from __future__ import annotations
 
 import base64
-import string
 from urllib.parse import urlencode
 
 import pytest
@@ -15,62 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from tests.fuzz.requests import check, hostile_requests, send
+from tests.fuzz.requests import (
+    B64TOKEN_CHARS,
+    authorization_values,
+    check,
+    hostile_paths,
+    hostile_requests,
+    send,
+    structured_authorization,
+)
 from tests.http import assert_nqschar, challenges, policy_form_data
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = settings(max_examples=200)
-
-TCHARS = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters
-B64TOKEN_CHARS = string.ascii_letters + string.digits + "-._~+/"
-
-# What a WSGI server can hand over: header values are ISO-8859-1 decoded, without CR/LF.
-latin1_text = st.text(
-    alphabet=st.characters(min_codepoint=0, max_codepoint=0xFF, exclude_characters="\r\n"),
-    max_size=80,
-)
-printable_text = st.text(alphabet=string.printable.replace("\r", "").replace("\n", ""))
-schemes = st.one_of(
-    st.sampled_from(["Bearer", "bearer", "BEARER", "Basic", "basic", "Token", "Cookie"]),
-    st.text(alphabet=TCHARS, min_size=1, max_size=12),
-)
-b64tokenish = st.text(alphabet=B64TOKEN_CHARS + '= ,"\\\t', max_size=60)
-separators = st.sampled_from([" ", "  ", "\t", "", " \t "])
-
-
-@st.composite
-def structured_authorization(draw) -> str:
-    return draw(schemes) + draw(separators) + draw(b64tokenish) + draw(st.sampled_from(["", " "]))
-
-
-@st.composite
-def basic_authorization(draw) -> str:
-    """``Basic`` + base64 of random bytes: NUL, non-UTF-8, missing ``:``, huge, …"""
-    raw = draw(
-        st.one_of(
-            st.binary(max_size=64),
-            st.builds(
-                lambda user, password: user + b":" + password,
-                st.binary(max_size=24),
-                st.binary(max_size=24),
-            ),
-            st.builds(
-                lambda user, password: f"{user}:{password}".encode(),
-                st.text(max_size=16),
-                st.text(max_size=16),
-            ),
-        )
-    )
-    encoded = base64.b64encode(raw).decode("ascii")
-    if draw(st.booleans()):
-        encoded = encoded.rstrip("=")
-    return draw(st.sampled_from(["Basic ", "basic ", "Basic  "])) + encoded
-
-
-authorization_values = st.one_of(
-    latin1_text, printable_text, structured_authorization(), basic_authorization()
-)
 
 
 def _check_refusal_headers(response) -> None:
@@ -128,52 +85,6 @@ def test_any_wrong_password_is_401(client, alice, password):
 
 
 # --- paths -----------------------------------------------------------------------------------
-
-segment = st.one_of(
-    st.sampled_from(
-        [
-            "",
-            ".",
-            "..",
-            "%2e%2e",
-            "%2F",
-            "%00",
-            "%ff",
-            "%c3%a9",
-            "%",
-            "%zz",
-            "vault",
-            "1",
-            "999999999999999999999999",
-            "public",
-            "profile",
-            "closed",
-            "notes",
-            "plain",
-            "drf",
-            "echo",
-            "concealed",
-            "anonymous",
-            "nobody",
-            "exempt",
-            "é",
-            "☃",
-            "\U0001f512",
-            "?access_token=x",
-            "#frag",
-            ";param",
-        ]
-    ),
-    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=10),
-)
-
-
-@st.composite
-def hostile_paths(draw) -> str:
-    prefix = draw(st.sampled_from(["/api/", "/t/", "/t/plain/", "/t/drf/", "/api/vault/"]))
-    parts = draw(st.lists(segment, max_size=5))
-    trailing = draw(st.sampled_from(["", "/", "//"]))
-    return prefix + "/".join(parts) + trailing
 
 
 @EXAMPLES
