@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -35,6 +35,7 @@ __all__ = [
     "URI_TOKEN_ATTRIBUTE",
     "Authenticator",
     "BasicAuthenticator",
+    "LazyChallenges",
     "Result",
     "SessionAuthenticator",
     "authorization_header",
@@ -236,3 +237,38 @@ def challenges_for(
                 seen.add(challenge.scheme.lower())
                 out.append(challenge)
     return tuple(out)
+
+
+class LazyChallenges(Sequence[Challenge]):
+    """Challenges computed on first use, by ``compute``.
+
+    Only refusals carry challenges; building them (``resolve_url(LOGIN_URL)``, metadata
+    URLs, third-party ``authenticate_header()``) is most of what an allowed request would
+    otherwise spend on them. Same values, same order, whenever they are read.
+    """
+
+    __slots__ = ("_compute", "_value")
+
+    def __init__(self, compute: Callable[[], tuple[Challenge, ...]]) -> None:
+        self._compute = compute
+        self._value: tuple[Challenge, ...] | None = None
+
+    def _get(self) -> tuple[Challenge, ...]:
+        if self._value is None:
+            self._value = self._compute()
+        return self._value
+
+    @overload
+    def __getitem__(self, index: int) -> Challenge: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Challenge, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Challenge | tuple[Challenge, ...]:
+        return self._get()[index]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self) -> Iterator[Challenge]:
+        return iter(self._get())

@@ -39,7 +39,12 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from authstatus import policies
-from authstatus.authentication import URI_TOKEN_ATTRIBUTE, Result, challenges_for
+from authstatus.authentication import (
+    URI_TOKEN_ATTRIBUTE,
+    LazyChallenges,
+    Result,
+    challenges_for,
+)
 from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState, Decision
 from authstatus.decorators import is_exempt, view_policy
@@ -147,7 +152,7 @@ class AuthStatusMiddleware:
         return evaluate(
             request,
             results=results,
-            challenges=challenges_for(authenticators, request),
+            challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
             view_policy=view_policy(view_func),
             sender=AuthStatusMiddleware,
         )

@@ -7,12 +7,11 @@ credentials of its scheme, one that raised ``AuthenticationFailed`` as invalid o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.exceptions import AuthenticationFailed
 
-from authstatus.authentication import Result, authorization_header, combine
+from authstatus.authentication import LazyChallenges, Result, authorization_header, combine
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-__all__ = ["LazyChallenges", "challenges", "decide_view", "refuse_view", "results"]
+__all__ = ["challenges", "decide_view", "refuse_view", "results"]
 
 
 def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:
@@ -50,41 +49,6 @@ def challenges(request: Request) -> tuple[Challenge, ...]:
                 seen.add(challenge.scheme.lower())
                 out.append(challenge)
     return tuple(out)
-
-
-class LazyChallenges(Sequence[Challenge]):
-    """:func:`challenges` of a request, computed on first use.
-
-    Only refusals carry challenges; building them (``resolve_url(LOGIN_URL)``, metadata
-    URLs, third-party ``authenticate_header()``) is most of what an allowed request would
-    otherwise spend on them. Same values, same order, whenever they are read.
-    """
-
-    __slots__ = ("_request", "_value")
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-        self._value: tuple[Challenge, ...] | None = None
-
-    def _get(self) -> tuple[Challenge, ...]:
-        if self._value is None:
-            self._value = challenges(self._request)
-        return self._value
-
-    @overload
-    def __getitem__(self, index: int) -> Challenge: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> tuple[Challenge, ...]: ...
-
-    def __getitem__(self, index: int | slice) -> Challenge | tuple[Challenge, ...]:
-        return self._get()[index]
-
-    def __len__(self) -> int:
-        return len(self._get())
-
-    def __iter__(self) -> Iterator[Challenge]:
-        return iter(self._get())
 
 
 def results(request: Request, raised: AuthenticationFailed | None = None) -> list[Result]:
@@ -130,7 +94,7 @@ def decide_view(
     decision, _ = evaluate(
         request._request,
         results=results(request, raised),
-        challenges=LazyChallenges(request),
+        challenges=LazyChallenges(lambda: challenges(request)),
         view_policy=view_policy(view),
         policy=policy,
         sender=type(view),
