@@ -77,6 +77,16 @@ def bearer(*pairs: tuple[str, str], resource_metadata: str | None = RESOURCE_MET
 
 
 BEARER = bearer()
+DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
+"""The demo's DRF routes: Bearer, Session and Basic, in that order."""
+
+
+def with_invalid_token(
+    order: tuple[Challenge, ...] = DRF_CHALLENGES, description: str = INVALID_TOKEN
+) -> tuple[Challenge, ...]:
+    """``order`` with the Bearer challenge carrying RFC 6750 ``invalid_token``."""
+    error = bearer(("error", "invalid_token"), ("error_description", description))
+    return tuple(error if c == BEARER else c for c in order)
 
 
 def oauth2(flows: str, *, scope: str | None = None, origin: str = ORIGIN) -> Challenge:

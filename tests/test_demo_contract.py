@@ -30,8 +30,8 @@ from tests.factories import (
 from tests.http import (
     BAD_PASSWORD,
     BASIC,
-    BEARER,
     COOKIE,
+    DRF_CHALLENGES,
     EXPIRED_TOKEN,
     INVALID_TOKEN,
     LOGIN_URL,
@@ -47,11 +47,12 @@ from tests.http import (
     links,
     media_type,
     problem,
+    with_invalid_token,
 )
 
 pytestmark = pytest.mark.django_db
 
-ALL_SCHEMES = (BEARER, COOKIE, BASIC)
+ALL_SCHEMES = DRF_CHALLENGES
 ALICE = basic_auth("alice", "secret")
 
 
@@ -94,14 +95,6 @@ def test_closed_route_is_forbidden_without_challenge(client, alice, token, crede
 # --- row 4: credentials sent but not valid ----------------------------------------------
 
 
-def _invalid_token_challenges(description: str) -> tuple:
-    return (
-        bearer(("error", "invalid_token"), ("error_description", description)),
-        COOKIE,
-        BASIC,
-    )
-
-
 def test_expired_token_says_refresh(client, expired_token):
     response = client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth(expired_token.token))
     assert_refusal(
@@ -109,19 +102,30 @@ def test_expired_token_says_refresh(client, expired_token):
         401,
         "invalid-credentials",
         "refresh_token",
-        challenge=_invalid_token_challenges(EXPIRED_TOKEN),
+        challenge=with_invalid_token(description=EXPIRED_TOKEN),
         detail=EXPIRED_TOKEN,
     )
 
 
-def test_unknown_token_says_reauthenticate(client, db):
-    response = client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
+@pytest.mark.parametrize(
+    ("path", "token"),
+    [
+        pytest.param("/api/profile/", "no-such-token", id="unknown token"),
+        # Never silently anonymous, even where anonymous clients are welcome.
+        pytest.param("/api/public/", "no-such-token", id="unknown token, anonymous route"),
+        pytest.param("/api/profile/", "inactive", id="token of an inactive user"),
+    ],
+)
+def test_invalid_token_says_reauthenticate(client, db, path, token):
+    if token == "inactive":
+        token = AccessTokenFactory(user=UserFactory(is_active=False)).token
+    response = client.get(path, HTTP_AUTHORIZATION=bearer_auth(token))
     assert_refusal(
         response,
         401,
         "invalid-credentials",
         "reauthenticate",
-        challenge=_invalid_token_challenges(INVALID_TOKEN),
+        challenge=with_invalid_token(),
         detail=INVALID_TOKEN,
     )
 
@@ -134,31 +138,6 @@ def test_expired_and_unknown_tokens_are_described_differently(client, expired_to
     assert expired_bearer.param("error_description") != unknown_bearer.param("error_description")
 
 
-def test_unknown_token_on_anonymous_route_is_never_silently_anonymous(client, db):
-    response = client.get("/api/public/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
-    assert_refusal(
-        response,
-        401,
-        "invalid-credentials",
-        "reauthenticate",
-        challenge=_invalid_token_challenges(INVALID_TOKEN),
-        detail=INVALID_TOKEN,
-    )
-
-
-def test_token_of_inactive_user_is_invalid(client):
-    token = AccessTokenFactory(user=UserFactory(is_active=False))
-    response = client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth(token.token))
-    assert_refusal(
-        response,
-        401,
-        "invalid-credentials",
-        "reauthenticate",
-        challenge=_invalid_token_challenges(INVALID_TOKEN),
-        detail=INVALID_TOKEN,
-    )
-
-
 def test_revoked_token_is_invalid(client, token):
     raw = token.token
     assert client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth(raw)).status_code == 200
@@ -169,7 +148,7 @@ def test_revoked_token_is_invalid(client, token):
         401,
         "invalid-credentials",
         "reauthenticate",
-        challenge=_invalid_token_challenges(INVALID_TOKEN),
+        challenge=with_invalid_token(),
         detail=INVALID_TOKEN,
     )
 

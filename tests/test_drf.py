@@ -26,6 +26,7 @@ from tests.http import (
     bearer,
     bearer_auth,
     challenges,
+    with_invalid_token,
 )
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +40,6 @@ ORDERS = {
     "/t/drf/basic-first/": (BASIC, BEARER, COOKIE),
 }
 ORDERED_PATHS = list(ORDERS)
-
-
-def _with_invalid_token(order: tuple, description: str = INVALID_TOKEN) -> tuple:
-    error = bearer(("error", "invalid_token"), ("error_description", description))
-    return tuple(error if c == BEARER else c for c in order)
 
 
 # --- order independence ------------------------------------------------------------------
@@ -78,7 +74,7 @@ def test_bad_token_is_reported_even_with_a_valid_session(client, alice, path):
         401,
         "invalid-credentials",
         "reauthenticate",
-        challenge=_with_invalid_token(ORDERS[path]),
+        challenge=with_invalid_token(ORDERS[path]),
         detail=INVALID_TOKEN,
     )
 
@@ -194,7 +190,7 @@ def test_stock_is_authenticated_invalid_token(client):
         401,
         "invalid-credentials",
         "reauthenticate",
-        challenge=_with_invalid_token((BEARER, COOKIE, BASIC)),
+        challenge=with_invalid_token((BEARER, COOKIE, BASIC)),
         detail=INVALID_TOKEN,
     )
 
@@ -219,7 +215,7 @@ def test_stock_allow_any_invalid_token_is_401(client):
         401,
         "invalid-credentials",
         "reauthenticate",
-        challenge=_with_invalid_token((BEARER, COOKIE, BASIC)),
+        challenge=with_invalid_token((BEARER, COOKIE, BASIC)),
         detail=INVALID_TOKEN,
     )
 

@@ -16,11 +16,9 @@ from authstatus.models import ResourcePolicy
 from demo_project.api.models import VaultItem
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
 from tests.factories import AccessTokenFactory, VaultItemFactory
-from tests.http import BASIC, BEARER, COOKIE
+from tests.http import DRF_CHALLENGES
 
 pytestmark = pytest.mark.django_db
-
-DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 
 
 @pytest.fixture

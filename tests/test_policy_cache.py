@@ -31,11 +31,10 @@ from authstatus.policies import (
     settings_rules,
 )
 from tests.factories import AccessTokenFactory, UserFactory
-from tests.http import BASIC, BEARER, COOKIE
+from tests.http import COOKIE, DRF_CHALLENGES
 
 pytestmark = pytest.mark.django_db
 
-DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 MIDDLEWARE_CHALLENGES = (COOKIE,)
 
 # A Redis server nobody listens for: port 1 on loopback refuses connections at once.

@@ -23,12 +23,11 @@ from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
 from authstatus.policies import database_rules, policies_changed, registry
 from tests.factories import GroupFactory, UserFactory
-from tests.http import BASIC, BEARER, COOKIE, policy_form_data
+from tests.http import DRF_CHALLENGES, policy_form_data
 
 pytestmark = pytest.mark.django_db
 
 # The challenges of the demo's DRF routes (Bearer, Session, Basic), parsed.
-DRF_CHALLENGES = (BEARER, COOKIE, BASIC)
 
 # (field values, field the error belongs on). Groups/permissions that exist are created by
 # the ``names`` fixture: "staff-api" and auth.view_user (a default permission).
