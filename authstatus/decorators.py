@@ -10,6 +10,7 @@ it alone; DRF views are always enforced by ``PolicyPermission`` instead).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from types import FunctionType
 from typing import Any, TypeVar
 
 from authstatus.core.decision import Access, Policy
@@ -69,7 +70,9 @@ def view_policy(view: Any) -> Policy | None:
     """The default policy declared on ``view`` (function, class or instance), if any."""
     # Called on every request: no list built, the common cases answered first.
     policy = getattr(view, POLICY_ATTRIBUTE, None)
-    if policy is None:
+    # Only as_view() functions point at a class that may carry the policy; a view instance
+    # (what DRF passes) already sees its class's attribute.
+    if policy is None and isinstance(view, FunctionType):
         for attribute in ("view_class", "cls"):
             owner = getattr(view, attribute, None)
             if owner is not None:

@@ -62,7 +62,9 @@ class PolicyPermission(BasePermission):
         policy = resolve(
             django_request.method or "GET", django_request.path_info, view_policy(view)
         )
-        if policy.access is Access.ANONYMOUS and not _unevaluated(request):
+        if policy.access is Access.ANONYMOUS and (
+            not request.authenticators or not _unevaluated(request)
+        ):
             # decide() allows every absent or valid credential on an anonymous-allowed
             # resource, and malformed or invalid ones have raised above: skip the decision.
             return True
