@@ -1,7 +1,7 @@
 """The ResourcePolicy admin: list, filters, search, matched routes, "try a request".
 
 Thin: the form validates through the model (:meth:`ResourcePolicy.clean`), the matched routes
-come from :mod:`authstatus.routes`, the "try a request" page from :func:`authstatus.explain`.
+come from :mod:`authstatus.resources`, the "try a request" page from :func:`authstatus.explain`.
 Every change is recorded in Django's admin log (the object's History page).
 """
 
@@ -23,7 +23,7 @@ from authstatus.conf import app_settings
 from authstatus.explain import explain
 from authstatus.models import ResourcePolicy
 from authstatus.policies import POLICY_FIELDS
-from authstatus.routes import routes_matching
+from authstatus.resources import endpoints_matching
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -86,6 +86,16 @@ class TryRequestForm(forms.Form):
         ),
     )
 
+    obj = forms.CharField(
+        label=_("object id"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Optional, for a DRF detail route: the view looks this object up and its "
+            "object-level requirements are decided too."
+        ),
+    )
+
     def clean_path(self) -> str:
         value: str = self.cleaned_data["path"]
         if not value.startswith("/"):
@@ -136,12 +146,16 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not obj.path:
             return "-"
         try:
-            routes = routes_matching(obj.path, obj.methods)
+            routes = endpoints_matching(obj.path, obj.methods)
         except ValueError:
             return "-"
         if not routes:
             return str(_("No URL route of this project."))
-        return format_html_join("", "<div><code>{}</code></div>", ((r.written,) for r in routes))
+        return format_html_join(
+            "",
+            "<div><code>{}</code> {}</div>",
+            ((r.written, " ".join(r.methods)) for r in routes),
+        )
 
     def get_urls(self) -> list[URLPattern]:
         extra = [
@@ -168,6 +182,8 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 form.cleaned_data["path"],
                 user=form.cleaned_data["username"],
                 scopes=scopes,
+                host=request.get_host(),
+                obj=form.cleaned_data["obj"].strip() or None,
             )
         context = {
             **self.admin_site.each_context(request),

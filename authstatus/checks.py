@@ -8,7 +8,7 @@ stable and never reused. Checks validate settings at startup (``manage.py check`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -20,6 +20,11 @@ from authstatus.core.decision import Access
 from authstatus.core.matching import PatternError, validate_pattern
 from authstatus.policies import PolicyError, rule_from_spec
 
+if TYPE_CHECKING:
+    from authstatus.core.decision import Policy
+    from authstatus.core.matching import Matcher
+    from authstatus.routes import Endpoint
+
 __all__ = [
     "Codes",
     "check_bearer_cache",
@@ -27,6 +32,9 @@ __all__ = [
     "check_drf",
     "check_middleware",
     "check_oauth2_challenge",
+    "check_policy_names",
+    "check_requirements",
+    "check_routes",
     "check_settings",
 ]
 
@@ -72,6 +80,13 @@ class Codes:
     BAD_BEARER_CACHE_SECONDS = "authstatus.E013"
     BAD_BEARER_CACHE_ALIAS = "authstatus.E014"
     LONG_BEARER_CACHE = "authstatus.W012"
+    ROUTE_INHERITS = "authstatus.W013"
+    POLICY_MATCHES_NO_ROUTE = "authstatus.W014"
+    DUPLICATE_POLICIES = "authstatus.W015"
+    LIST_WITHOUT_FILTER = "authstatus.W016"
+    CONCEALED_WITH_DEBUG = "authstatus.W017"
+    UNKNOWN_GROUP_OR_PERMISSION = "authstatus.E015"
+    BAD_REQUIREMENT_IMPORT = "authstatus.E016"
 
 
 @register(Tags.security)
@@ -137,11 +152,12 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
             errors.append(Error(f"MIDDLEWARE_AUTHENTICATORS: {exc}", id=Codes.BAD_NAME_LIST))
     requirements = raw.get("REQUIREMENTS", {})
     if not isinstance(requirements, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in requirements.items()
+        isinstance(k, str) and _requirement_declaration(v) for k, v in requirements.items()
     ):
         errors.append(
             Error(
-                "REQUIREMENTS must map names to dotted paths of predicates.",
+                "REQUIREMENTS must map names to dotted paths of predicates, or to dicts "
+                "{'check': path, 'filter': path} (the filter is optional).",
                 id=Codes.BAD_REQUIREMENTS,
             )
         )
@@ -157,6 +173,17 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         except PolicyError as exc:
             errors.append(Error(f"POLICIES[{index}]: {exc}", id=Codes.BAD_POLICY))
     return errors
+
+
+def _requirement_declaration(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    return (
+        isinstance(value, Mapping)
+        and set(value) <= {"check", "filter"}
+        and isinstance(value.get("check"), str)
+        and isinstance(value.get("filter", ""), str)
+    )
 
 
 def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
@@ -396,12 +423,16 @@ def _concealment_configured() -> bool:
         for spec in policies
     ):
         return True
-    from authstatus.decorators import view_policy
-    from authstatus.routes import iter_routes
+    from authstatus.decorators import declarations
+    from authstatus.routes import route_map
 
-    for route in iter_routes():
-        policy = view_policy(route.view)
-        if policy is not None and policy.conceal:
+    for endpoint in route_map().endpoints:
+        found = declarations(endpoint.callback)
+        if found is not None and any(
+            p.conceal
+            for p in (found.default, *found.methods.values(), *found.actions.values())
+            if p is not None
+        ):
             return True
     return False
 
@@ -469,4 +500,259 @@ def check_bearer_cache(
                 id=Codes.LONG_BEARER_CACHE,
             )
         )
+    return errors
+
+
+@register(Tags.security)
+def check_requirements(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every declared requirement's check (and filter) can be imported and called."""
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("REQUIREMENTS", {}), Mapping):
+        return []  # authstatus.E001 / E008
+    from authstatus.requirements import declared
+
+    errors: list[CheckMessage] = []
+    for name, paths in sorted(declared().items()):
+        for kind, path in zip(("check", "filter"), paths, strict=True):
+            if path is None:
+                continue
+            try:
+                target = import_string(path)
+            except ImportError as exc:
+                problem = str(exc)
+            else:
+                if callable(target):
+                    continue
+                problem = f"'{path}' is not callable"
+            errors.append(
+                Error(
+                    f"REQUIREMENTS['{name}']: the {kind} cannot be used: {problem}.",
+                    hint="A requirement that cannot be imported fails closed: every request "
+                    "it governs is refused (and every list it filters is empty).",
+                    id=Codes.BAD_REQUIREMENT_IMPORT,
+                )
+            )
+    return errors
+
+
+@register(Tags.security, Tags.urls)
+def check_routes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """The routes and the settings policies agree (W013-W017).
+
+    Checks see the policies in settings and the views' ``@access`` declarations; database
+    rows are shown by ``manage.py authstatus_routes`` and the admin.
+    """
+    from authstatus.core.matching import Matcher
+    from authstatus.policies import settings_rules
+
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping):
+        return []  # authstatus.E001
+    try:
+        matcher = Matcher(settings_rules())
+        Access(app_settings.DEFAULT_ACCESS)
+    except (PolicyError, PatternError, TypeError, ValueError):
+        return []  # authstatus.E003 / E004 report it
+    specs = [
+        spec
+        for spec in raw.get("POLICIES", [])
+        if isinstance(spec, Mapping) and spec.get("enabled", True)
+    ]
+    return [
+        *_inheriting_routes(matcher),
+        *_unmatched_policies(specs),
+        *_duplicate_policies(specs),
+        *_unfiltered_lists(matcher),
+        *_concealed_with_debug(specs),
+    ]
+
+
+def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
+    from authstatus.resources import INHERITED, route_entries
+
+    out: list[CheckMessage] = []
+    for entry in route_entries(include_exempt=False, matcher=matcher):
+        resolved = entry.resolved
+        if resolved is None or resolved.policy.source != INHERITED:
+            continue
+        out.append(
+            Warning(
+                f"{entry.endpoint.written} {' '.join(entry.methods)}: no policy names this "
+                f"route; it inherits the strictest of {', '.join(resolved.inherited_from)}.",
+                hint="A route no policy names is never weaker than a sibling route of its view "
+                "that has one (docs/howto/policies-in-settings.md, 'Resources'). Write a policy "
+                "for it, or declare one with @access(..., actions=...), to say what you mean.",
+                id=Codes.ROUTE_INHERITS,
+            )
+        )
+    return out
+
+
+def _unmatched_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
+    from authstatus.resources import endpoints_matching
+
+    out: list[CheckMessage] = []
+    for spec in specs:
+        try:
+            matched = endpoints_matching(str(spec["path"]), spec.get("methods") or "")
+        except (KeyError, PatternError, TypeError):
+            continue  # authstatus.E004
+        if not matched:
+            methods = spec.get("methods") or "all methods"
+            out.append(
+                Warning(
+                    f"The policy for {spec['path']} ({methods}) matches no URL route.",
+                    hint="Policies match the canonical path of a route: without a DRF format "
+                    "suffix or an i18n_patterns language prefix, with its trailing slash. "
+                    "`manage.py authstatus_routes` lists the routes.",
+                    id=Codes.POLICY_MATCHES_NO_ROUTE,
+                )
+            )
+    return out
+
+
+def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
+    from authstatus.core.matching import normalize_methods
+
+    seen: dict[tuple[str, frozenset[str]], int] = {}
+    out: list[CheckMessage] = []
+    for index, spec in enumerate(specs):
+        try:
+            key = (str(spec["path"]), normalize_methods(spec.get("methods") or ()))
+        except (KeyError, PatternError, TypeError, AttributeError):
+            continue
+        if key in seen:
+            out.append(
+                Warning(
+                    f"Two policies for {key[0]} "
+                    f"({' '.join(sorted(key[1])) or 'all methods'}): only one is enforced.",
+                    hint="The higher priority wins, then the pattern text: merge them, or give "
+                    "one a different pattern or methods. (A database row with the same pattern "
+                    "and methods overrides a settings policy by design.)",
+                    id=Codes.DUPLICATE_POLICIES,
+                )
+            )
+        else:
+            seen[key] = index
+    return out
+
+
+def _unfiltered_lists(matcher: Matcher[Policy]) -> list[CheckMessage]:
+    from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
+    from authstatus.requirements import declared
+    from authstatus.resources import detail_requirements, endpoint_policy
+    from authstatus.routes import route_map
+
+    filters = {name: paths[1] for name, paths in declared().items()}
+    out: list[CheckMessage] = []
+    for endpoint in route_map().endpoints:
+        if not _is_list_route(endpoint) or endpoint.exempt:
+            continue
+        resolved = endpoint_policy(endpoint, "GET", matcher)
+        names = dict.fromkeys(resolved.policy.requirements if resolved is not None else ())
+        names.update(dict.fromkeys(detail_requirements(endpoint, matcher)))
+        if not names:
+            continue
+        backends = getattr(endpoint.view_class, "filter_backends", ()) or ()
+        problems = []
+        if not any(isinstance(b, type) and issubclass(b, PolicyFilterBackend) for b in backends):
+            problems.append("its view's filter_backends leave PolicyFilterBackend out")
+        unfiltered = [n for n in names if filters.get(n) is None]
+        if unfiltered:
+            problems.append(f"requirement(s) {', '.join(unfiltered)} declare no filter")
+        if problems:
+            out.append(
+                Warning(
+                    f"The list route {endpoint.written} has requirements "
+                    f"({', '.join(names)}) but {' and '.join(problems)}.",
+                    hint="A list would show objects its detail route refuses or conceals. Add "
+                    "authstatus.contrib.rest_framework.PolicyFilterBackend to "
+                    "DEFAULT_FILTER_BACKENDS and declare each requirement with a filter: "
+                    "{'check': ..., 'filter': ...}. (A requirement without a filter empties "
+                    "the list: it fails closed.)",
+                    id=Codes.LIST_WITHOUT_FILTER,
+                )
+            )
+    return out
+
+
+def _is_list_route(endpoint: Endpoint) -> bool:
+    """A DRF route serving many objects: a viewset's ``list`` action, or a generic view with
+    ``list()`` whose URL carries no lookup parameter."""
+    if endpoint.is_viewset:
+        return endpoint.actions.get("GET") == "list"
+    view_class = endpoint.view_class
+    if not endpoint.is_drf or not hasattr(view_class, "list"):
+        return False
+    lookup = getattr(view_class, "lookup_url_kwarg", None) or getattr(
+        view_class, "lookup_field", "pk"
+    )
+    return f"<{lookup}>" not in endpoint.written and f":{lookup}>" not in endpoint.written
+
+
+def _concealed_with_debug(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
+    if not getattr(settings, "DEBUG", False) or not _concealment_configured():
+        return []
+    return [
+        Warning(
+            "Resources are concealed while DEBUG is True.",
+            hint="With DEBUG, Django answers a URL that does not exist with its technical 404 "
+            "page, listing the URL patterns, while a concealed resource gets authstatus's "
+            "404: the two can be told apart. Concealment holds only with DEBUG off.",
+            id=Codes.CONCEALED_WITH_DEBUG,
+        )
+    ]
+
+
+@register(Tags.database)
+def check_policy_names(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Groups and permissions named by settings policies exist (a database check: it runs
+    with ``migrate`` and ``manage.py check --database default``)."""
+    if not kwargs.get("databases"):
+        return []
+    from django.contrib.auth.models import Group, Permission
+
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping):
+        return []
+    errors: list[CheckMessage] = []
+    for index, spec in enumerate(raw.get("POLICIES", [])):
+        if not isinstance(spec, Mapping):
+            continue
+        try:
+            rule = rule_from_spec(spec, source="settings", rank=0)
+        except PolicyError:
+            continue  # authstatus.E004
+        if rule is None:
+            continue
+        policy = rule.value
+        try:
+            groups = set(
+                Group.objects.filter(name__in=policy.required_groups).values_list("name", flat=True)
+            )
+            permissions = {
+                f"{app_label}.{codename}"
+                for app_label, codename in Permission.objects.filter(
+                    codename__in={p.partition(".")[2] for p in policy.required_permissions}
+                ).values_list("content_type__app_label", "codename")
+            }
+        except Exception:  # tables not created yet: migrate runs this check again later
+            return []
+        missing = sorted(policy.required_groups - groups) + sorted(
+            policy.required_permissions - permissions
+        )
+        if missing:
+            errors.append(
+                Error(
+                    f"POLICIES[{index}] ({spec.get('path')}) names what does not exist: "
+                    f"{', '.join(missing)}.",
+                    hint="Nobody satisfies a policy naming a missing group or permission: it "
+                    "fails closed. Create it, or correct the name.",
+                    id=Codes.UNKNOWN_GROUP_OR_PERMISSION,
+                )
+            )
     return errors

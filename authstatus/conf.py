@@ -26,7 +26,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "DEFAULT_ACCESS": "authenticated",
     # Baseline policies: a list of dicts with the ResourcePolicy fields.
     "POLICIES": [],
-    # Named requirement predicates: {"name": "dotted.path.to.callable"}.
+    # Named requirements: {"name": "dotted.path.to.predicate"} or
+    # {"name": {"check": "dotted.path.to.predicate", "filter": "dotted.path.to.filter"}}.
     "REQUIREMENTS": {},
     # Where a bearer token may be sent (RFC 6750 §2): "header", "body", "query".
     "BEARER_METHODS": ["header"],
@@ -95,7 +96,7 @@ class AppSettings:
         return list(self.get("POLICIES"))
 
     @property
-    def REQUIREMENTS(self) -> Mapping[str, str]:
+    def REQUIREMENTS(self) -> Mapping[str, Any]:
         return dict(self.get("REQUIREMENTS"))
 
     @property

@@ -1,42 +1,28 @@
 """One request, one decision: the glue both adapters (DRF and middleware) share.
 
-:func:`evaluate` combines the authenticators' results, resolves the policy (no query), adapts
+:func:`evaluate` combines the authenticators' results, adapts
 the Django user to the core's :class:`~authstatus.core.decision.Principal`, asks
 :func:`~authstatus.core.decision.decide`, and sends ``access_denied`` for refusals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
 
-from authstatus import policies
 from authstatus.authentication import Authenticator, Result, combine
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge
 from authstatus.core.decision import CredentialState, Decision, Policy, decide
+from authstatus.requirements import requirement
 from authstatus.signals import access_denied
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-__all__ = ["UserPrincipal", "evaluate", "requirement"]
-
-_requirements: dict[str, Callable[..., bool]] = {}
-
-
-def requirement(name: str) -> Callable[..., bool]:
-    """The predicate ``AUTHSTATUS["REQUIREMENTS"][name]`` names, imported once."""
-    predicate = _requirements.get(name)
-    if predicate is None:
-        predicate = import_string(app_settings.REQUIREMENTS[name])
-        _requirements[name] = predicate
-    return predicate
-
-
-on_reload(_requirements.clear)
+__all__ = ["UserPrincipal", "evaluate"]
 
 
 class UserPrincipal:
@@ -60,7 +46,7 @@ class UserPrincipal:
         return bool(self.user.has_perms(sorted(permissions)))
 
     def satisfies(self, requirements: tuple[str, ...]) -> bool:
-        return all(requirement(name)(self.user, self.obj) for name in requirements)
+        return all(requirement(name).check(self.user, self.obj) for name in requirements)
 
 
 def evaluate(
@@ -68,19 +54,20 @@ def evaluate(
     *,
     results: Sequence[Result],
     challenges: Sequence[Challenge],
-    view_policy: Policy | None = None,
-    policy: Policy | None = None,
+    policy: Policy,
     sender: type = object,
+    audience: bool = False,
+    announce: bool = True,
 ) -> tuple[Decision, Result]:
-    """Decide ``request``; ``policy`` overrides the resolved one (third-party permissions)."""
+    """Decide ``request`` under ``policy`` (the adapter resolved it:
+    :mod:`authstatus.resources`); ``announce=False`` leaves sending ``access_denied`` to the
+    caller (which knows the final answer only later)."""
     result = combine(results)
-    if policy is None:
-        policy = policies.resolve(request.method or "GET", request.path_info, view_policy)
     principal = (
         UserPrincipal(result.user) if result.credentials.state is CredentialState.VALID else None
     )
-    decision = decide(result.credentials, policy, principal, challenges)
-    if not decision.allowed:
+    decision = decide(result.credentials, policy, principal, challenges, audience=audience)
+    if announce and not decision.allowed:
         notify(request, decision, result, sender)
     return decision, result
 

@@ -1,37 +1,55 @@
 """Explain what authstatus would answer to a request, without sending it.
 
-Used by ``manage.py authstatus_explain`` and the admin's "try a request" page. The request
-is described, not replayed: anonymous, a user (authenticated by session), or a bearer token
-with given scopes (optionally of a user). The policy is resolved and decided by the same
-functions that serve real requests, and the response is rendered to show the exact status
-and headers. Nothing is written to the database; no signal is sent.
+Used by ``manage.py authstatus_explain`` and the admin's "try a request" page. The request is
+described, not replayed: anonymous, a user (authenticated by session), or a bearer token with
+given scopes (optionally of a user). It is decided by the code that serves real requests:
+
+* a DRF view is instantiated as its route would instantiate it (viewset action included), and
+  DRF's own steps before the handler run — authentication, *every* permission class the view
+  has (so views whose ``permission_classes`` leave ``PolicyPermission`` out are decided as they
+  really are) and, given ``obj``, ``get_object()`` with its object permissions — with the
+  project's exception handler rendering the refusal. The described credentials are what the
+  view's own authentication classes report, so its challenges are exact.
+* a plain view is decided as :class:`~authstatus.middleware.AuthStatusMiddleware` decides it.
+
+The request is built for a host the project accepts (``host``, else the first literal entry
+of ``ALLOWED_HOSTS``, else ``localhost``), so the explanation works whatever
+``ALLOWED_HOSTS`` is. Nothing is written to the database; the handler never runs.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 
-from authstatus import policies
-from authstatus.authentication import challenges_for
-from authstatus.core.decision import Credentials, Decision, decide
-from authstatus.decorators import view_policy
+from authstatus.authentication import Result, challenges_for
+from authstatus.conf import app_settings
+from authstatus.core.decision import BEARER, Credentials, Decision, decide
 from authstatus.enforcement import UserPrincipal, middleware_authenticators
 from authstatus.middleware import is_drf_view, is_exempt_view
+from authstatus.resources import resolve_explained
 from authstatus.responses import render_decision
+from authstatus.routes import route_map
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import ResolverMatch
 
-    from authstatus.core.challenges import Challenge
-
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "default_host", "explain"]
 
 EXPLAINED_HEADERS = ("WWW-Authenticate", "Content-Type", "Cache-Control", "Vary", "Location")
+_ALLOWED: dict[str, Any] = {
+    "status": 200,
+    "headers": (),
+    "outcome": "allowed",
+    "resolution": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -40,11 +58,16 @@ class Explanation:
     path: str
     route: str | None
     enforced_by: str
-    """``drf`` (PolicyPermission), ``middleware``, ``exempt`` or ``none`` (no such route)."""
+    """``drf`` (``PolicyPermission``), ``drf (permission_classes: …)`` when the view leaves
+    ``PolicyPermission`` out, ``middleware``, ``exempt`` or ``none`` (no such route)."""
     source: str
     decision: Decision | None
     status: int
     headers: tuple[tuple[str, str], ...]
+    outcome: str = ""
+    """The problem ``type`` slug of a refusal (``insufficient-scope``, …); ``allowed``."""
+    resolution: str = ""
+    notes: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """A plain-text rendering (the command prints these)."""
@@ -54,39 +77,25 @@ class Explanation:
             f"enforced by: {self.enforced_by}",
             f"policy:      {self.source}",
         ]
-        if self.decision is not None:
-            d = self.decision
-            out += [
-                f"decision:    {d.outcome.value} (resolution: {d.resolution.value})",
-                f"status:      {self.status}",
-            ]
-        elif self.enforced_by == "exempt":
+        if self.enforced_by == "exempt":
             out.append("status:      decided by the view itself (exempt)")
         else:
+            if self.outcome:
+                out.append(f"decision:    {self.outcome} (resolution: {self.resolution})")
             out.append(f"status:      {self.status}")
         out += [f"{name}: {value}" for name, value in self.headers]
+        out += [f"note:        {note}" for note in self.notes]
         return out
 
 
-def _credentials(user: Any, scopes: list[str] | None) -> tuple[Credentials, Any]:
-    if scopes is not None:
-        return Credentials.valid("Bearer", scopes), user or AnonymousUser()
-    if user is not None:
-        from authstatus.conf import app_settings
-
-        return Credentials.valid(app_settings.SESSION_SCHEME), user
-    return Credentials.absent(), AnonymousUser()
-
-
-def _challenges(view: Any, request: HttpRequest) -> tuple[Challenge, ...]:
-    if is_drf_view(view):
-        from rest_framework.request import Request
-
-        from authstatus.contrib.rest_framework.decisions import challenges
-
-        instance = view.cls(**getattr(view, "initkwargs", {}))
-        return challenges(Request(request, authenticators=instance.get_authenticators()))
-    return challenges_for(middleware_authenticators(), request)
+def default_host() -> str:
+    """A host ``ALLOWED_HOSTS`` accepts: its first literal entry (a leading ``.`` removed),
+    else ``localhost`` (what Django accepts with ``DEBUG`` and an empty list)."""
+    for entry in getattr(settings, "ALLOWED_HOSTS", None) or ():
+        host = str(entry).lstrip(".")
+        if host and "*" not in host:
+            return host
+    return "localhost"
 
 
 def explain(
@@ -96,30 +105,188 @@ def explain(
     user: Any = None,
     scopes: list[str] | None = None,
     accept: str = "application/json",
+    host: str | None = None,
+    obj: str | None = None,
 ) -> Explanation:
-    """What a ``method`` request for ``path`` by this client would be answered."""
+    """What a ``method`` request for ``path`` by this client would be answered.
+
+    ``obj`` is the id of one object: the view's ``get_object()`` looks it up (the route's
+    lookup parameter set to ``obj``) and its object-level requirements are decided too.
+    """
     method = method.upper()
-    request = RequestFactory().generic(method, path, HTTP_ACCEPT=accept)
+    request = RequestFactory().generic(
+        method, path, HTTP_ACCEPT=accept, HTTP_HOST=host or default_host()
+    )
     try:
         match = resolve(request.path_info)
     except Resolver404:
-        return Explanation(method, path, None, "none", "-", None, 404, ())
+        return Explanation(method, path, None, "none", "-", None, 404, (), "not-found")
+    request.resolver_match = match
     view = match.func
-    route = match.route
     if not is_drf_view(view) and is_exempt_view(
         view, match.namespaces, request.path, request.path_info
     ):
-        return Explanation(method, path, route, "exempt", "-", None, 0, ())
-    policy, source = policies.resolve_explained(method, request.path_info, view_policy(view))
-    credentials, principal_user = _credentials(user, scopes)
+        return Explanation(method, path, _route(match), "exempt", "-", None, 0, ())
+    if is_drf_view(view):
+        return _explain_drf(request, match, user, scopes, obj)
+    return _explain_plain(request, match, user, scopes)
+
+
+def _explain_plain(
+    request: HttpRequest, match: ResolverMatch, user: Any, scopes: list[str] | None
+) -> Explanation:
+    method = request.method or "GET"
+    resolved = resolve_explained(method, request.path_info, match, match.func)
+    if scopes is not None:
+        credentials, principal_user = Credentials.valid(BEARER, scopes), user or AnonymousUser()
+    elif user is not None:
+        credentials, principal_user = Credentials.valid(app_settings.SESSION_SCHEME), user
+    else:
+        credentials, principal_user = Credentials.absent(), AnonymousUser()
     request.user = principal_user
     principal = UserPrincipal(principal_user) if user is not None or scopes is not None else None
-    decision = decide(credentials, policy, principal, _challenges(view, request))
-    enforced_by = "drf" if is_drf_view(view) else "middleware"
+    challenges = challenges_for(middleware_authenticators(), request)
+    decision = decide(credentials, resolved.policy, principal, challenges)
+    notes: tuple[str, ...] = ()
+    if scopes is not None:
+        notes = ("plain views accept the middleware's authenticators (MIDDLEWARE_AUTHENTICATORS)",)
+    common: dict[str, Any] = {
+        "route": _route(match),
+        "source": resolved.source,
+        "decision": decision,
+    }
     if decision.allowed:
-        return Explanation(method, path, route, enforced_by, source, decision, 200, ())
+        return Explanation(
+            method, request.path, enforced_by="middleware", **common, **_ALLOWED, notes=notes
+        )
     response = render_decision(request, decision)
-    headers = tuple((h, response[h]) for h in EXPLAINED_HEADERS if h in response)
     return Explanation(
-        method, path, route, enforced_by, source, decision, response.status_code, headers
+        method,
+        request.path,
+        enforced_by="middleware",
+        **common,
+        status=response.status_code,
+        headers=_headers(response),
+        outcome=decision.outcome.value,
+        resolution=decision.resolution.value,
+        notes=notes,
     )
+
+
+def _explain_drf(
+    request: HttpRequest, match: ResolverMatch, user: Any, scopes: list[str] | None, obj: Any
+) -> Explanation:
+    from rest_framework.views import APIView
+
+    from authstatus.contrib.rest_framework.permissions import AccessDenied, PolicyPermission
+
+    callback: Any = match.func
+    view: APIView = callback.cls(**getattr(callback, "initkwargs", {}))
+    actions = getattr(callback, "actions", None)
+    if actions:  # what ViewSetMixin.as_view() does per request
+        view.action_map = actions  # type: ignore[attr-defined]
+        for method_name, action in actions.items():
+            setattr(view, method_name, getattr(view, action))
+    kwargs = dict(match.kwargs)
+    if obj is not None:
+        kwargs[
+            str(getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk"))
+        ] = obj
+    view.args, view.kwargs = match.args, kwargs
+    view.format_kwarg = view.get_format_suffix(**kwargs)
+    drf_request = view.initialize_request(request, *match.args, **kwargs)
+    view.request = drf_request
+    view.headers = view.default_response_headers
+    drf_request._request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+    notes = list(_present(drf_request, user, scopes))
+    permission_classes = list(view.permission_classes)
+    if any(isinstance(c, type) and issubclass(c, PolicyPermission) for c in permission_classes):
+        enforced_by = "drf"
+    else:
+        names = ", ".join(getattr(c, "__name__", str(c)) for c in permission_classes)
+        enforced_by = f"drf (permission_classes: {names or 'none'}; PolicyPermission not used)"
+    method = request.method or "GET"
+    resolved = resolve_explained(method, request.path_info, match, view)
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "")
+    if obj is None and lookup in kwargs and resolved.policy.requirements:
+        notes.append("object-level requirements not decided: give the object's id (--object)")
+    common: dict[str, Any] = {
+        "route": _route(match),
+        "enforced_by": enforced_by,
+        "source": resolved.source,
+    }
+    decision: Decision | None = None
+    try:
+        view.perform_authentication(drf_request)
+        view.check_permissions(drf_request)
+        if obj is not None:
+            view.get_object()  # type: ignore[attr-defined]
+    except Exception as exc:
+        if isinstance(exc, AccessDenied):
+            decision = exc.decision
+        response = view.finalize_response(drf_request, view.handle_exception(exc))
+        if hasattr(response, "render"):
+            response.render()
+    else:
+        return Explanation(
+            method, request.path, **common, decision=None, **_ALLOWED, notes=tuple(notes)
+        )
+    outcome, resolution = _outcome(response, decision)
+    return Explanation(
+        method,
+        request.path,
+        **common,
+        decision=decision,
+        status=response.status_code,
+        headers=_headers(response),
+        outcome=outcome,
+        resolution=resolution,
+        notes=tuple(notes),
+    )
+
+
+def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]:
+    """Make the view's own authentication classes report the described credentials (their
+    results are cached per request: seeding the cache is presenting them). Returns notes."""
+    from authstatus.contrib.rest_framework.authentication import (
+        _CACHE_ATTRIBUTE,
+        AuthStatusAuthentication,
+    )
+
+    if user is None and scopes is None:
+        return []
+    ours = [a for a in drf_request.authenticators if isinstance(a, AuthStatusAuthentication)]
+    wanted = [BEARER] if scopes is not None else [app_settings.SESSION_SCHEME, "Basic"]
+    cache: dict[type, Result] = drf_request._request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+    for scheme in wanted:
+        for authenticator in ours:
+            if authenticator.authenticator.scheme.lower() == scheme.lower():
+                credentials = Credentials.valid(authenticator.authenticator.scheme, scopes)
+                cache[type(authenticator)] = Result(credentials, user=user or AnonymousUser())
+                for other in ours:
+                    cache.setdefault(type(other), Result.absent())
+                return []
+    kind = "a bearer token" if scopes is not None else "a logged-in user"
+    return [f"this view accepts no {kind}: the request is explained without credentials"]
+
+
+def _outcome(response: HttpResponse, decision: Decision | None) -> tuple[str, str]:
+    if decision is not None:
+        return decision.outcome.value, decision.resolution.value
+    if response.get("Content-Type", "").startswith("application/problem+json"):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return "", ""
+        return str(body.get("type", "")).rpartition("#")[2], str(body.get("resolution", ""))
+    return "", ""
+
+
+def _route(match: ResolverMatch) -> str:
+    """The route as ``authstatus_routes`` writes it (``/api/orders/<pk>/``)."""
+    endpoint = route_map().endpoint(match.func)
+    return endpoint.written if endpoint is not None else match.route
+
+
+def _headers(response: HttpResponse) -> tuple[tuple[str, str], ...]:
+    return tuple((h, response[h]) for h in EXPLAINED_HEADERS if h in response)

@@ -38,7 +38,6 @@ from django.shortcuts import resolve_url
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from authstatus import policies
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
     LazyChallenges,
@@ -47,9 +46,10 @@ from authstatus.authentication import (
 )
 from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState, Decision
-from authstatus.decorators import is_exempt, view_policy
+from authstatus.decorators import is_exempt
 from authstatus.enforcement import evaluate, middleware_authenticators
 from authstatus.policies import PoliciesUnavailable
+from authstatus.resources import policy_for, request_policy
 from authstatus.responses import (
     TOKEN_PARAMETER,
     VARY,
@@ -145,15 +145,14 @@ class AuthStatusMiddleware:
         try:
             results = [a.authenticate(request) for a in authenticators]
         except SuspiciousOperation:
-            method = request.method or "GET"
-            if policies.resolve(method, request.path_info, view_policy(view_func)).conceal:
+            if request_policy(request, view_func).conceal:
                 raise Http404 from None
             raise
         return evaluate(
             request,
             results=results,
             challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
-            view_policy=view_policy(view_func),
+            policy=request_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
 
@@ -213,7 +212,7 @@ def _conceals(request: HttpRequest, path: str) -> bool:
     except Resolver404:
         return False
     try:
-        policy = policies.resolve(request.method or "GET", path, view_policy(match.func))
+        policy = policy_for(request.method or "GET", path, match, match.func)
     except PoliciesUnavailable:
         return True
     return policy.conceal

@@ -101,6 +101,8 @@ REST_FRAMEWORK = {
         "authstatus.contrib.rest_framework.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authstatus.contrib.rest_framework.PolicyPermission"],
+    # Lists show only what the policies' requirements allow (the "owner" filter below).
+    "DEFAULT_FILTER_BACKENDS": ["authstatus.contrib.rest_framework.PolicyFilterBackend"],
     "EXCEPTION_HANDLER": "authstatus.contrib.rest_framework.exception_handler",
 }
 
@@ -118,7 +120,12 @@ AUTHSTATUS = {
     "REALM": "api",
     "DEFAULT_ACCESS": "authenticated",
     "POLICIES": BASELINE_POLICIES,
-    "REQUIREMENTS": {"owner": "demo_project.api.rules.is_owner"},
+    "REQUIREMENTS": {
+        "owner": {
+            "check": "demo_project.api.rules.is_owner",
+            "filter": "demo_project.api.rules.owned_by",
+        }
+    },
 }
 
 # A cache every process of the demo shares, so a policy saved in the admin reaches them all.

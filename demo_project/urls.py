@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 from oauth2_provider.views import OAuthServerMetadataView
+from rest_framework.routers import DefaultRouter
 
 from authstatus.decorators import exempt
 from demo_project.api import views
+
+# DefaultRouter: /api/ (its root), /api/orders/, /api/orders/<pk>/, /api/orders/<pk>/ship/,
+# each with its format-suffix variant (/api/orders.json, /api/orders/<pk>.json, ...).
+router = DefaultRouter()
+router.register("orders", views.OrderViewSet)
 
 # One 404 for every URL: a concealed resource answers exactly like one that does not exist.
 handler404 = "authstatus.views.page_not_found"
@@ -28,5 +34,6 @@ urlpatterns = [
     path("api/closed/", views.ClosedView.as_view()),
     path("api/vault/", views.VaultList.as_view()),
     path("api/vault/<int:pk>/", views.VaultDetail.as_view()),
+    path("api/", include(router.urls)),
     path("", include("authstatus.urls")),
 ]

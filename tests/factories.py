@@ -72,3 +72,14 @@ class VaultItemFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"item{n}")
     secret = "s3cret"
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """An order of the demo's router-registered viewset; only its owner may see it."""
+
+    class Meta:
+        model = "demo_api.Order"
+
+    owner = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"order{n}")
+    shipped = False

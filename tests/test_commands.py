@@ -13,11 +13,12 @@ import re
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
-from tests.factories import AccessTokenFactory, UserFactory
+from tests.factories import AccessTokenFactory, OrderFactory, UserFactory
 from tests.http import BASIC, BEARER, COOKIE
 
 pytestmark = pytest.mark.django_db
@@ -25,15 +26,28 @@ pytestmark = pytest.mark.django_db
 ALL = "GET POST PUT PATCH DELETE"
 
 
-def routes(*args):
-    """The table ``authstatus_routes`` prints, as (route, methods, policy, source) rows."""
+def routes(*args, variants=None):
+    """The table ``authstatus_routes`` prints, as (route, methods, policy, source) rows; a
+    route's further method groups repeat its route. ``variants`` (a dict), if given, gets
+    each route's "also …" lines."""
     out = io.StringIO()
     call_command("authstatus_routes", *args, stdout=out)
-    lines = out.getvalue().splitlines()
-    rows = [tuple(re.split(r" {2,}", line.strip())) for line in lines]
-    assert rows[0] == ("ROUTE", "METHODS", "POLICY", "SOURCE")
-    assert all(len(row) == 4 for row in rows), [row for row in rows if len(row) != 4]
-    return rows[1:]
+    header, *lines = out.getvalue().splitlines()
+    assert re.split(r" {2,}", header.strip()) == ["ROUTE", "METHODS", "POLICY", "SOURCE"]
+    rows = []
+    route = None
+    for line in lines:
+        if not line.strip():
+            break  # the footnote follows a blank line
+        cells = re.split(r" {2,}", line.rstrip())
+        if cells[0] == "" and cells[1].startswith("also "):
+            if variants is not None:
+                variants.setdefault(route, []).append(cells[1].removeprefix("also "))
+            continue
+        route = cells[0] or route
+        assert len(cells) == 4, cells
+        rows.append((route, *cells[1:]))
+    return rows
 
 
 def rows_for(rows, route):
@@ -41,8 +55,11 @@ def rows_for(rows, route):
 
 
 def explain(*args):
-    """``authstatus_explain`` output: (all lines, {label: value} of the "label: value" lines)."""
+    """``authstatus_explain`` output: (all lines, {label: value} of the "label: value" lines).
+    The request is for the test client's host unless ``--host`` says otherwise."""
     out = io.StringIO()
+    if "--host" not in args:
+        args = (*args, "--host", "testserver")
     call_command("authstatus_explain", *args, stdout=out)
     lines = out.getvalue().splitlines()
     fields = {}
@@ -58,19 +75,19 @@ def explain(*args):
 
 def test_routes_lists_settings_policies_with_their_source():
     rows = routes()
-    assert rows_for(rows, "/api/public/") == [(ALL, "anonymous", "settings: Public API")]
-    assert rows_for(rows, "/api/profile/") == [(ALL, "authenticated", "settings: Profile")]
+    # only the methods each view serves: APIViews with get() serve GET
+    assert rows_for(rows, "/api/public/") == [("GET", "anonymous", "settings: Public API")]
+    assert rows_for(rows, "/api/profile/") == [("GET", "authenticated", "settings: Profile")]
     assert rows_for(rows, "/api/notes/") == [
         ("GET", "authenticated scopes=read", "settings: Reading notes needs scope read"),
         ("POST", "authenticated scopes=write", "settings: Writing notes needs scope write"),
-        ("PUT PATCH DELETE", "authenticated", "default: DEFAULT_ACCESS"),
     ]
     assert rows_for(rows, "/api/staff/") == [
-        (ALL, "authenticated groups=staff-api", "settings: Staff only")
+        ("GET", "authenticated groups=staff-api", "settings: Staff only")
     ]
-    assert rows_for(rows, "/api/closed/") == [(ALL, "nobody", "settings: Closed to everyone")]
+    assert rows_for(rows, "/api/closed/") == [("GET", "nobody", "settings: Closed to everyone")]
     vault = (
-        ALL,
+        "GET",
         "authenticated concealed requirements=owner",
         "settings: Vault: only the owner sees an item; for others it does not exist",
     )
@@ -88,20 +105,18 @@ def test_routes_shows_a_database_row_overriding_the_settings_policy():
     )
     row = ResourcePolicy.objects.create(path="/api/closed/", access="anonymous")
     rows = routes()
-    assert rows_for(rows, "/api/public/") == [
-        ("GET", "authenticated", "database: Members read"),
-        ("POST PUT PATCH DELETE", "anonymous", "settings: Public API"),
-    ]
+    assert rows_for(rows, "/api/public/") == [("GET", "authenticated", "database: Members read")]
+    assert rows_for(rows, "/members/") == [(ALL, "authenticated", "settings: Members page")]
     # without a description, the row is named by its id
-    assert rows_for(rows, "/api/closed/") == [(ALL, "anonymous", f"database: policy #{row.pk}")]
+    assert rows_for(rows, "/api/closed/") == [("GET", "anonymous", f"database: policy #{row.pk}")]
 
 
 def test_routes_follows_a_deleted_or_disabled_row_back_to_the_settings():
     row = ResourcePolicy.objects.create(path="/api/public/", access="nobody", description="x")
-    assert rows_for(routes(), "/api/public/") == [(ALL, "nobody", "database: x")]
+    assert rows_for(routes(), "/api/public/") == [("GET", "nobody", "database: x")]
     row.enabled = False
     row.save()
-    assert rows_for(routes(), "/api/public/") == [(ALL, "anonymous", "settings: Public API")]
+    assert rows_for(routes(), "/api/public/") == [("GET", "anonymous", "settings: Public API")]
 
 
 def test_routes_shows_view_declared_and_default_access():
@@ -113,12 +128,14 @@ def test_routes_shows_view_declared_and_default_access():
         (ALL, "authenticated concealed", "view: plain_concealed")
     ]
     assert rows_for(rows, "/t/plain/class-anonymous/") == [
-        (ALL, "anonymous", "view: PlainAnonymousClassView")
+        ("GET", "anonymous", "view: PlainAnonymousClassView")
     ]
     assert rows_for(rows, "/t/drf/declared-anonymous/") == [
-        (ALL, "anonymous", "view: DeclaredAnonymous")
+        ("GET POST", "anonymous", "view: DeclaredAnonymous")
     ]
-    assert rows_for(rows, "/t/drf/echo/") == [(ALL, "authenticated", "default: DEFAULT_ACCESS")]
+    assert rows_for(rows, "/t/drf/echo/") == [
+        ("GET POST", "authenticated", "default: DEFAULT_ACCESS")
+    ]
 
 
 def test_a_policy_beats_the_view_declared_default():
@@ -137,9 +154,10 @@ def test_routes_hides_exempt_routes_unless_all():
     assert rows_for(rows, "/admin/") == [(ALL, "-", "exempt")]
     assert rows_for(rows, "/admin/authstatus/resourcepolicy/try/") == [(ALL, "-", "exempt")]
     assert rows_for(rows, "/t/plain/exempt/") == [(ALL, "-", "exempt")]
-    assert rows_for(rows, "/accounts/login/") == [(ALL, "-", "exempt")]  # the LOGIN_URL view
+    # the LOGIN_URL view (a FormView: GET, POST and PUT)
+    assert rows_for(rows, "/accounts/login/") == [("GET POST PUT", "-", "exempt")]
     # DRF views are never exempt: PolicyPermission enforces them
-    assert rows_for(rows, "/api/public/") == [(ALL, "anonymous", "settings: Public API")]
+    assert rows_for(rows, "/api/public/") == [("GET", "anonymous", "settings: Public API")]
 
 
 # --- authstatus_explain ------------------------------------------------------------------
@@ -148,7 +166,7 @@ def test_routes_hides_exempt_routes_unless_all():
 def test_explain_anonymous_profile_prints_the_exact_401():
     lines, fields = explain("GET", "/api/profile/")
     assert lines[0] == "GET /api/profile/"
-    assert fields["route"] == "api/profile/"
+    assert fields["route"] == "/api/profile/"
     assert fields["enforced by"] == "drf"
     assert fields["policy"] == "settings: Profile"
     assert fields["decision"] == "authentication-required (resolution: authenticate)"
@@ -234,3 +252,64 @@ def test_explain_unknown_path_is_django_404():
     assert fields["policy"] == "-"
     assert fields["status"] == "404"
     assert APIClient().get("/no/such/path/").status_code == 404
+
+
+# --- explain: any ALLOWED_HOSTS, own permission classes, one object (issue 9 §3) ---------
+
+
+@override_settings(ALLOWED_HOSTS=["example.com"])
+def test_explain_works_whatever_allowed_hosts_is():
+    """Was: ``DisallowedHost: 'testserver'`` in any project that does not allow it."""
+    _, fields = explain("GET", "/api/profile/", "--host", "example.com")
+    assert fields["status"] == "401"
+    bearer = parse_challenges(fields["WWW-Authenticate"])[0]
+    assert bearer.param("resource_metadata") == (
+        "http://example.com/.well-known/oauth-protected-resource"
+    )
+    out = io.StringIO()
+    call_command("authstatus_explain", "GET", "/api/profile/", stdout=out)  # default host
+    assert "example.com/.well-known" in out.getvalue()
+
+
+@override_settings(ALLOWED_HOSTS=["example.com"])
+def test_explain_decides_one_object_for_bob_on_alices_order():
+    alice = UserFactory(username="alice")
+    UserFactory(username="bob")
+    order = OrderFactory(owner=alice)
+    _, fields = explain(
+        "GET", f"/api/orders/{order.pk}/", "--user", "bob", "--scopes", "read",
+        "--object", str(order.pk), "--host", "example.com",
+    )  # fmt: skip
+    assert fields["route"] == "/api/orders/<pk>/"
+    assert fields["policy"].startswith("settings: An order: only its owner reads it")
+    assert fields["status"] == "404"
+    assert fields["decision"] == "not-found (resolution: not_found)"
+    # without the object, the view-level decision, and a note saying so
+    _, fields = explain(
+        "GET", f"/api/orders/{order.pk}/", "--user", "bob", "--scopes", "read",
+        "--host", "example.com",
+    )  # fmt: skip
+    assert fields["status"] == "200"
+    assert "object-level requirements not decided" in fields["note"]
+    # the owner, with a read-only token, shipping: the precise refusal (issue 9 §4)
+    _, fields = explain(
+        "POST", f"/api/orders/{order.pk}/ship/", "--user", "alice", "--scopes", "read",
+        "--object", str(order.pk), "--host", "example.com",
+    )  # fmt: skip
+    assert fields["status"] == "403"
+    assert parse_challenges(fields["WWW-Authenticate"])[0].param("scope") == "write"
+
+
+def test_explain_decides_views_with_their_own_permission_classes():
+    """Was: ``default: DEFAULT_ACCESS`` and "allowed 200" where the real answer is 401/403."""
+    _, fields = explain("GET", "/t/drf/stock-is-authenticated/")
+    real = APIClient().get("/t/drf/stock-is-authenticated/")
+    assert fields["enforced by"].startswith("drf (permission_classes: IsAuthenticated")
+    assert fields["status"] == str(real.status_code) == "401"
+    assert fields["WWW-Authenticate"] == real["WWW-Authenticate"]
+
+
+def test_explain_a_format_suffix_url_has_the_policy_of_its_route():
+    _, fields = explain("POST", "/api/orders.json")
+    assert fields["policy"] == "settings: Placing an order needs scope write"
+    assert fields["status"] == "401"

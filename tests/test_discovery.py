@@ -456,7 +456,7 @@ def test_without_dot_urls_there_is_no_flow_to_point_at(client, flows_on):
 def test_explain_shows_the_flow_challenge(flows_on):
     from authstatus.explain import explain
 
-    explanation = explain("GET", "/api/profile/")
+    explanation = explain("GET", "/api/profile/", host="testserver")
     header = dict(explanation.headers)["WWW-Authenticate"]
     assert parse_challenges(header)[1] == oauth2(CODE)
 

@@ -26,7 +26,11 @@ The rules, in the order they apply:
 A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
 be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
 'hide' the current existence of a forbidden target resource MAY instead respond with a status
-code of 404").
+code of 404") — except to its *audience*: a requester the adapter has found to satisfy the
+object requirements of an existing object (its owner) already knows it exists, and is told the
+refusals of :data:`AUDIENCE_OUTCOMES` precisely (``403 insufficient_scope`` with ``scope``), so
+an OAuth client can step up. Everyone else — anonymous, invalid credentials, other users,
+missing ids — still gets the ``404``.
 
 Challenges are built from the *base* challenges the adapter passes in (one per accepted
 scheme). :func:`decide` adds the ``scope`` and ``error`` parameters to ``Bearer`` and puts
@@ -50,6 +54,7 @@ from typing import Protocol
 from authstatus.core.challenges import Challenge, sanitize_nqschar
 
 __all__ = [
+    "AUDIENCE_OUTCOMES",
     "BEARER",
     "FLOWS",
     "OAUTH2",
@@ -66,6 +71,7 @@ __all__ = [
     "Resolution",
     "decide",
     "refuse",
+    "strictest",
 ]
 
 BEARER = "Bearer"
@@ -261,6 +267,32 @@ class Policy:
         return bool(self.required_groups or self.required_permissions or self.requirements)
 
 
+_ACCESS_ORDER = (Access.ANONYMOUS, Access.AUTHENTICATED, Access.NOBODY)
+
+
+def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
+    """One policy at least as strict as each of ``policies``: the most closed access, and
+    concealment, scopes, groups, permissions and requirements of all of them together.
+
+    What a route no policy names inherits from its siblings (:mod:`authstatus.resources`):
+    whatever any sibling demands, it demands too.
+    """
+    items = list(policies)
+    if not items:
+        raise ValueError("strictest() needs at least one policy")
+    access = max((p.access for p in items), key=_ACCESS_ORDER.index)
+    return Policy(
+        access=access,
+        conceal=any(p.conceal for p in items),
+        required_scopes=frozenset().union(*(p.required_scopes for p in items)),
+        required_groups=frozenset().union(*(p.required_groups for p in items)),
+        required_permissions=frozenset().union(*(p.required_permissions for p in items)),
+        requirements=tuple(dict.fromkeys(r for p in items for r in p.requirements)),
+        source=source,
+        name=name,
+    )
+
+
 class Principal(Protocol):
     """What :func:`decide` needs to know about an authenticated principal.
 
@@ -299,6 +331,10 @@ class Decision:
         return self.outcome is Outcome.ALLOWED
 
 
+AUDIENCE_OUTCOMES = frozenset({Outcome.INSUFFICIENT_SCOPE})
+"""Refusals a concealed resource tells its audience precisely: those that come after the
+principal qualified (groups, permissions, requirements), where more scope would help."""
+
 _RESOLUTION_FOR_FAILURE = {Failure.EXPIRED_TOKEN: Resolution.REFRESH_TOKEN}
 
 _DESCRIPTIONS = {
@@ -317,6 +353,8 @@ def decide(
     policy: Policy,
     principal: Principal | None,
     challenges: Sequence[Challenge],
+    *,
+    audience: bool = False,
 ) -> Decision:
     """Decide the answer to one request (see the module docstring for the rules).
 
@@ -324,7 +362,9 @@ def decide(
     they are offered (RFC 9110 §11.6.1), optionally with a base ``OAuth2`` flow challenge;
     :func:`decide` adds ``error``, ``scope`` and ``flows`` parameters to them, puts their
     parameters in :data:`PARAMETER_ORDER`, and never invents a scheme the resource does not
-    accept. ``principal`` is required when the credentials are valid.
+    accept. ``principal`` is required when the credentials are valid. ``audience`` says the
+    requester may know the resource exists (see the module docstring): a refusal among
+    :data:`AUDIENCE_OUTCOMES` is then not concealed.
     """
     if credentials.state is CredentialState.MALFORMED:
         # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
@@ -379,6 +419,7 @@ def decide(
                 challenges, policy, Resolution.REQUEST_SCOPE, credentials, "insufficient_scope"
             ),
             credentials,
+            audience=audience,
         )
     return _allow(policy)
 
@@ -495,8 +536,10 @@ def _deny(
     resolution: Resolution,
     challenges: tuple[Challenge, ...],
     credentials: Credentials,
+    *,
+    audience: bool = False,
 ) -> Decision:
-    if policy.conceal:
+    if policy.conceal and not (audience and outcome in AUDIENCE_OUTCOMES):
         return Decision(
             Outcome.NOT_FOUND,
             404,

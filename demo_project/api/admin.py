@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from demo_project.api.models import Note, VaultItem
+from demo_project.api.models import Note, Order, VaultItem
 
 admin.site.register(Note)
 admin.site.register(VaultItem)
+admin.site.register(Order)

@@ -27,6 +27,45 @@ DEMO_POLICIES: list[dict[str, Any]] = [
         "requirements": ["owner"],
         "description": "Vault: only the owner sees an item; for others it does not exist",
     },
+    {"path": "/api/", "methods": "GET", "access": "anonymous", "description": "API root"},
+    # One row governs /api/orders/ and /api/orders.json; the list shows the requester's
+    # orders only, through the detail routes' "owner" requirement and its filter.
+    {
+        "path": "/api/orders/",
+        "methods": "GET",
+        "required_scopes": "read",
+        "description": "Listing orders needs scope read",
+    },
+    {
+        "path": "/api/orders/",
+        "methods": "POST",
+        "required_scopes": "write",
+        "description": "Placing an order needs scope write",
+    },
+    {
+        "path": "/api/orders/*/",
+        "methods": "GET",
+        "conceal": True,
+        "required_scopes": "read",
+        "requirements": ["owner"],
+        "description": "An order: only its owner reads it; for others it does not exist",
+    },
+    {
+        "path": "/api/orders/*/",
+        "methods": "PUT PATCH DELETE",
+        "conceal": True,
+        "required_scopes": "write",
+        "requirements": ["owner"],
+        "description": "An order: only its owner changes it; for others it does not exist",
+    },
+    {
+        "path": "/api/orders/*/ship/",
+        "methods": "POST",
+        "conceal": True,
+        "required_scopes": "write",
+        "requirements": ["owner"],
+        "description": "Shipping an order: its owner, with scope write",
+    },
 ]
 
 BASELINE_POLICIES: list[dict[str, Any]] = [

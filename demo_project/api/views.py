@@ -1,15 +1,18 @@
 """The demo's endpoints. Access is decided by the policies in settings, not by the views."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from rest_framework import generics
+from rest_framework import generics, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from demo_project.api.models import Note, VaultItem
-from demo_project.api.serializers import NoteSerializer, VaultItemSerializer
+from demo_project.api.models import Note, Order, VaultItem
+from demo_project.api.serializers import NoteSerializer, OrderSerializer, VaultItemSerializer
 from demo_project.api.tour import tour_rows
 
 
@@ -55,10 +58,11 @@ class ClosedView(APIView):
 
 
 class VaultList(generics.ListAPIView):
-    serializer_class = VaultItemSerializer
+    """Lists only the requester's items: the policy's "owner" requirement has a filter, which
+    PolicyFilterBackend applies (no filtering here)."""
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return VaultItem.objects.filter(owner=_user_or_none(self.request))
+    serializer_class = VaultItemSerializer
+    queryset = VaultItem.objects.all()
 
 
 class VaultDetail(generics.RetrieveAPIView):
@@ -68,6 +72,27 @@ class VaultDetail(generics.RetrieveAPIView):
 
     serializer_class = VaultItemSerializer
     queryset = VaultItem.objects.all()
+
+
+class OrderViewSet(viewsets.ModelViewSet):
+    """Orders on DRF's DefaultRouter (/api/orders/, /api/orders/<pk>/, .json variants, and
+    the ``ship`` action). No permission class and no owner filtering here: the policies
+    (ResourcePolicy rows) decide every route, and PolicyFilterBackend narrows the list."""
+
+    serializer_class = OrderSerializer
+    queryset = Order.objects.all()
+
+    def perform_create(self, serializer):  # type: ignore[no-untyped-def]
+        if not self.request.user.is_authenticated:
+            raise PermissionDenied("Orders belong to users; a client-credentials token has none.")
+        serializer.save(owner=self.request.user)
+
+    @action(detail=True, methods=["post"])
+    def ship(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        order = self.get_object()
+        order.shipped = True
+        order.save(update_fields=["shipped"])
+        return Response(self.get_serializer(order).data)
 
 
 def _user_or_none(request: Request):  # type: ignore[no-untyped-def]

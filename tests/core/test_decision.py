@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from authstatus.core.challenges import Challenge, basic_challenge, bearer_challenge
 from authstatus.core.decision import (
+    AUDIENCE_OUTCOMES,
     Access,
     Credentials,
     CredentialState,
@@ -50,6 +52,12 @@ MEMBERS = Policy(Access.AUTHENTICATED)
 NOBODY = Policy(Access.NOBODY)
 STAFF = Policy(Access.AUTHENTICATED, required_groups=frozenset({"staff"}))
 WRITERS = Policy(Access.AUTHENTICATED, required_scopes=frozenset({"write"}))
+HIDDEN_WRITERS = Policy(
+    Access.AUTHENTICATED,
+    conceal=True,
+    required_scopes=frozenset({"write"}),
+    requirements=("owner",),
+)
 STAFF_WRITERS = Policy(
     Access.AUTHENTICATED,
     required_scopes=frozenset({"write"}),
@@ -66,6 +74,7 @@ BAD_PASSWORD = Credentials.invalid("Basic", Failure.BAD_CREDENTIALS, "Invalid pa
 MALFORMED = Credentials.malformed("Bearer", "Bare Bearer.")
 USER = FakePrincipal()
 STAFFER = FakePrincipal(groups=frozenset({"staff"}))
+OWNER = FakePrincipal(requirements=frozenset({"owner"}))
 
 
 def bearer_error(error: str, description: str | None = None, scope: str | None = None):
@@ -126,15 +135,39 @@ ROWS = [
     ("400 on an anonymous-allowed route", MALFORMED, ANYONE, None, 400,
      Outcome.INVALID_REQUEST, Resolution.FIX_REQUEST,
      (bearer_error("invalid_request", "Bare Bearer."),)),
+    # concealed: 404 for everyone but the audience (the owner of an existing object), who is
+    # told the refusals of AUDIENCE_OUTCOMES precisely; the last column is `audience`
+    ("404 concealed, lacking scope, not the audience", TOKEN_READ, HIDDEN_WRITERS, OWNER, 404,
+     Outcome.NOT_FOUND, Resolution.NOT_FOUND, (), False),
+    ("403 concealed, the owner lacking scope", TOKEN_READ, HIDDEN_WRITERS, OWNER, 403,
+     Outcome.INSUFFICIENT_SCOPE, Resolution.REQUEST_SCOPE,
+     (bearer_error("insufficient_scope", scope="write"),), True),
+    ("404 concealed, anonymous even if called the audience", NONE, HIDDEN_WRITERS, None, 404,
+     Outcome.NOT_FOUND, Resolution.NOT_FOUND, (), True),
+    ("404 concealed, invalid token even if called the audience", UNKNOWN, HIDDEN_WRITERS, None,
+     404, Outcome.NOT_FOUND, Resolution.NOT_FOUND, (), True),
+    ("200 concealed, the owner with scope", TOKEN_WRITE, HIDDEN_WRITERS, OWNER, 200,
+     Outcome.ALLOWED, Resolution.NONE, (), True),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("credentials", "policy", "principal", "status", "outcome", "resolution", "challenges"),
-    [pytest.param(*row[1:], id=row[0]) for row in ROWS],
+    (
+        "credentials",
+        "policy",
+        "principal",
+        "status",
+        "outcome",
+        "resolution",
+        "challenges",
+        "audience",
+    ),
+    [pytest.param(*row[1:8], row[8] if len(row) > 8 else False, id=row[0]) for row in ROWS],
 )
-def test_decision_table(credentials, policy, principal, status, outcome, resolution, challenges):
-    decision = decide(credentials, policy, principal, ACCEPTED)
+def test_decision_table(
+    credentials, policy, principal, status, outcome, resolution, challenges, audience
+):
+    decision = decide(credentials, policy, principal, ACCEPTED, audience=audience)
     assert (decision.status, decision.outcome, decision.resolution) == (
         status,
         outcome,
@@ -142,12 +175,40 @@ def test_decision_table(credentials, policy, principal, status, outcome, resolut
     )
     assert decision.challenges == challenges
     assert decision.allowed is (status == 200)
-    assert decision.failure == credentials.failure if status != 200 else decision.failure is None
+    if status == 404:
+        assert decision.failure is None
+    else:
+        assert (
+            decision.failure == credentials.failure if status != 200 else decision.failure is None
+        )
 
 
 @pytest.mark.parametrize(
     ("credentials", "principal"),
     [(row[1], row[3]) for row in ROWS],
+)
+@pytest.mark.parametrize("access", list(Access))
+def test_only_audience_outcomes_are_told_to_the_audience(credentials, principal, access):
+    """With ``audience``, a concealed refusal is the plain one exactly when its outcome is in
+    AUDIENCE_OUTCOMES; every other refusal stays the plain 404."""
+    scopes = frozenset({"write"}) if access is Access.AUTHENTICATED else frozenset()
+    plain = decide(credentials, Policy(access, required_scopes=scopes), principal or USER, ACCEPTED)
+    told = decide(
+        credentials,
+        Policy(access, conceal=True, required_scopes=scopes),
+        principal or USER,
+        ACCEPTED,
+        audience=True,
+    )
+    if plain.allowed or plain.outcome in AUDIENCE_OUTCOMES:
+        assert told == dataclasses.replace(plain, policy=told.policy)
+    else:
+        assert (told.status, told.outcome, told.challenges) == (404, Outcome.NOT_FOUND, ())
+
+
+@pytest.mark.parametrize(
+    ("credentials", "principal"),
+    [(row[1], row[3]) for row in ROWS if len(row) == 8],
 )
 @pytest.mark.parametrize("access", list(Access))
 def test_concealed_denials_are_plain_404s(credentials, principal, access):

@@ -6,6 +6,7 @@ Import paths in the public contract::
     authstatus.contrib.rest_framework.SessionAuthentication
     authstatus.contrib.rest_framework.BasicAuthentication
     authstatus.contrib.rest_framework.PolicyPermission
+    authstatus.contrib.rest_framework.PolicyFilterBackend
     authstatus.contrib.rest_framework.exception_handler
 """
 
@@ -19,6 +20,7 @@ from authstatus.contrib.rest_framework.authentication import (
     SessionAuthentication,
 )
 from authstatus.contrib.rest_framework.exceptions import exception_handler
+from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
 from authstatus.contrib.rest_framework.permissions import AccessDenied, PolicyPermission
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "BasicAuthentication",
     "BearerAuthentication",
     "CredentialsRejected",
+    "PolicyFilterBackend",
     "PolicyPermission",
     "SessionAuthentication",
     "exception_handler",

@@ -15,14 +15,46 @@ from authstatus.authentication import LazyChallenges, Result, authorization_head
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
-from authstatus.decorators import view_policy
 from authstatus.enforcement import evaluate, notify
+from authstatus.resources import policy_for
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-__all__ = ["challenges", "decide_view", "refuse_view", "results"]
+__all__ = [
+    "announce",
+    "challenges",
+    "decide_view",
+    "is_object_route",
+    "refuse_view",
+    "results",
+    "view_policy_in_force",
+]
+
+
+def is_object_route(view: Any) -> bool:
+    """Whether a DRF view serves one object here: its lookup parameter is in the URL
+    (``GenericAPIView.get_object()`` would look the object up)."""
+    if not hasattr(view, "get_object"):
+        return False
+    lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+    return lookup is not None and lookup in (getattr(view, "kwargs", None) or {})
+
+
+def view_policy_in_force(request: Request, view: APIView) -> Policy:
+    """The policy in force for a DRF request (:func:`authstatus.resources.policy_for`).
+
+    ``request.method`` is DRF's: the method DRF decides for, which ``clone_request`` changes
+    when the ``OPTIONS`` metadata asks what each method would be allowed.
+    """
+    django_request = request._request
+    return policy_for(
+        request.method or "GET",
+        django_request.path_info,
+        getattr(django_request, "resolver_match", None),
+        view,
+    )
 
 
 def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:
@@ -86,20 +118,29 @@ def decide_view(
     *,
     policy: Policy | None = None,
     raised: AuthenticationFailed | None = None,
+    audience: bool = False,
+    announce: bool = True,
 ) -> Decision:
     """The decision for a DRF request. Resolving ``request.user`` first runs DRF's own
-    authentication loop (which may raise); the exception handler passes ``raised``."""
+    authentication loop (which may raise); the exception handler passes ``raised``.
+    ``audience`` and ``announce`` as in :func:`authstatus.enforcement.evaluate`."""
     if raised is None:
         request.user  # noqa: B018 - runs DRF's authentication loop
     decision, _ = evaluate(
         request._request,
         results=results(request, raised),
         challenges=LazyChallenges(lambda: challenges(request)),
-        view_policy=view_policy(view),
-        policy=policy,
+        policy=view_policy_in_force(request, view) if policy is None else policy,
         sender=type(view),
+        audience=audience,
+        announce=announce,
     )
     return decision
+
+
+def announce(request: Request, view: APIView, decision: Decision) -> None:
+    """Send ``access_denied`` for a refusal decided with ``announce=False``."""
+    notify(request._request, decision, combine(results(request)), type(view))
 
 
 def refuse_view(request: Request, view: APIView, policy: Policy, description: str = "") -> Decision:
@@ -107,5 +148,5 @@ def refuse_view(request: Request, view: APIView, policy: Policy, description: st
     permission class): :func:`~authstatus.core.decision.refuse`, announced through
     ``access_denied`` like every other refusal."""
     decision = refuse(policy, description)
-    notify(request._request, decision, combine(results(request)), type(view))
+    announce(request, view, decision)
     return decision

@@ -24,11 +24,14 @@ from typing import Any
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 
-from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
+from authstatus.contrib.rest_framework.decisions import (
+    decide_view,
+    refuse_view,
+    view_policy_in_force,
+)
 from authstatus.contrib.rest_framework.permissions import AccessDenied
 from authstatus.core.decision import Access, Decision, refuse
-from authstatus.decorators import view_policy
-from authstatus.policies import PoliciesUnavailable, resolve
+from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
 
 __all__ = ["exception_handler"]
@@ -97,14 +100,14 @@ def _undecided(request: Any, view: Any) -> Decision | None:
     except PoliciesUnavailable:
         raise
     except Exception:
-        policy = resolve(request.method, request._request.path_info, view_policy(view))
+        policy = view_policy_in_force(request, view)
         return refuse(policy) if policy.conceal else None
 
 
 def _third_party_refusal(request: Any, view: Any, exc: exceptions.APIException) -> Decision:
     """A permission class other than PolicyPermission refused: decide with a policy that
     demands authentication, and refuse with 403 if the request was authenticated anyway."""
-    policy = resolve(request.method, request._request.path_info, view_policy(view))
+    policy = view_policy_in_force(request, view)
     if policy.access is Access.ANONYMOUS:
         policy = dataclasses.replace(policy, access=Access.AUTHENTICATED)
     decision = decide_view(request, view, policy=policy, raised=None)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.http import Http404
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
-from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
+from authstatus.contrib.rest_framework.decisions import (
+    announce,
+    decide_view,
+    is_object_route,
+    refuse_view,
+    view_policy_in_force,
+)
 from authstatus.core.decision import Access
-from authstatus.decorators import view_policy
 from authstatus.enforcement import UserPrincipal
-from authstatus.policies import resolve
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -58,25 +63,39 @@ class PolicyPermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
-        django_request = request._request
-        policy = resolve(
-            django_request.method or "GET", django_request.path_info, view_policy(view)
-        )
+        policy = view_policy_in_force(request, view)
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)
         ):
             # decide() allows every absent or valid credential on an anonymous-allowed
             # resource, and malformed or invalid ones have raised above: skip the decision.
             return True
-        decision = decide_view(request, view, policy=policy)
+        # A concealed object route with requirements has an audience (its owner) who may be
+        # told a refusal precisely; who that is depends on the object (decide's docstring).
+        audience = bool(policy.conceal and policy.requirements and is_object_route(view))
+        decision = decide_view(request, view, policy=policy, audience=audience, announce=False)
         if decision.allowed:
             return True
+        if audience and decision.status != 404:
+            self._only_for_the_audience(request, view, policy)
+        announce(request, view, decision)
         raise AccessDenied(decision)
+
+    @staticmethod
+    def _only_for_the_audience(request: Request, view: APIView, policy: Any) -> None:
+        """Raise the concealed 404 unless the requester satisfies the object requirements of
+        an existing object: ``get_object()`` answers a missing id with ``Http404`` and
+        another user's object, through :meth:`has_object_permission`, with the 404 refusal."""
+        try:
+            view.get_object()  # type: ignore[attr-defined]
+        except Http404:
+            announce(request, view, decide_view(request, view, policy=policy, announce=False))
+            raise
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         """Named requirements, now with the object (``predicate(user, obj)``). A refusal is a
         403 without challenge, or a 404 on a concealed resource."""
-        policy = resolve(request.method or "GET", request._request.path_info, view_policy(view))
+        policy = view_policy_in_force(request, view)
         if not policy.requirements or UserPrincipal(request.user, obj).satisfies(
             policy.requirements
         ):

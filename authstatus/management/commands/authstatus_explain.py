@@ -23,6 +23,18 @@ class Command(BaseCommand):
             "(of --user if given).",
         )
         parser.add_argument("--accept", default="application/json", help="Accept header.")
+        parser.add_argument(
+            "--object",
+            dest="obj",
+            metavar="ID",
+            help="Also decide this object of a DRF detail route (its object requirements): "
+            "the view's get_object() looks it up by the route's lookup parameter.",
+        )
+        parser.add_argument(
+            "--host",
+            help="Host of the request (default: the first literal entry of ALLOWED_HOSTS, "
+            "else localhost).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = None
@@ -34,7 +46,13 @@ class Command(BaseCommand):
                 raise CommandError(f"No user '{options['user']}'.") from exc
         scopes = options["scopes"].split() if options["scopes"] is not None else None
         explanation = explain(
-            options["method"], options["path"], user=user, scopes=scopes, accept=options["accept"]
+            options["method"],
+            options["path"],
+            user=user,
+            scopes=scopes,
+            accept=options["accept"],
+            host=options["host"],
+            obj=options["obj"],
         )
         for line in explanation.lines():
             self.stdout.write(line)

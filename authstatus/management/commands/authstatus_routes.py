@@ -7,10 +7,11 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from authstatus.core.decision import Policy
-from authstatus.routes import iter_routes, methods_of
+from authstatus.resources import INHERITED, route_entries
 
 
-def _describe(policy: Policy | None) -> str:
+def describe(policy: Policy | None) -> str:
+    """A policy in one line: ``authenticated concealed scopes=read requirements=owner``."""
     if policy is None:
         return "-"
     parts = [policy.access.value]
@@ -28,24 +29,43 @@ def _describe(policy: Policy | None) -> str:
 
 
 class Command(BaseCommand):
-    help = "List every URL route with the policy in force per method and where it comes from."
+    help = (
+        "List every URL route (format-suffix and slash variants grouped with it) with the "
+        "methods its view serves, the policy in force per method and where it comes from."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--all", action="store_true", help="Include exempt routes.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = [("ROUTE", "METHODS", "POLICY", "SOURCE")]
-        for route in iter_routes():
-            for group in methods_of(route):
-                if group.source == "exempt" and not options["all"]:
-                    continue
-                rows.append(
-                    (route.written, " ".join(group.methods), _describe(group.policy), group.source)
-                )
+        rows: list[tuple[str, str, str, str]] = [("ROUTE", "METHODS", "POLICY", "SOURCE")]
+        flagged = 0
+        entries = route_entries(include_exempt=options["all"])
+        for index, entry in enumerate(entries):
+            endpoint = entry.endpoint
+            first = index == 0 or entries[index - 1].endpoint is not endpoint
+            last = index + 1 == len(entries) or entries[index + 1].endpoint is not endpoint
+            if entry.resolved is None:
+                policy, source = "-", entry.enforced_by
+            else:
+                policy, source = describe(entry.resolved.policy), entry.resolved.source
+                if entry.resolved.policy.source == INHERITED:
+                    source = "! " + source
+                    flagged += 1
+                if entry.enforced_by not in ("PolicyPermission", "middleware"):
+                    policy, source = "-", "! " + entry.enforced_by
+                    flagged += 1
+            rows.append(
+                (endpoint.written if first else "", " ".join(entry.methods), policy, source)
+            )
+            if last:
+                rows += [(f"  also {variant}", "", "", "") for variant in endpoint.variants]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:
+            line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+            self.stdout.write((line + "  " + row[3]).rstrip())
+        if flagged:
             self.stdout.write(
-                "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-                + "  "
-                + row[3]
+                f"\n{flagged} row(s) marked '!': no policy names them (they inherit from their "
+                "siblings) or their view leaves PolicyPermission out. See `manage.py check`."
             )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
 from authstatus.models import ResourcePolicy
-from demo_project.api.models import VaultItem
+from demo_project.api.models import Order, VaultItem
 from demo_project.api.policies import DEMO_POLICIES
 from demo_project.api.tour import EXPIRED_TOKEN, READ_TOKEN, READ_WRITE_TOKEN
 
@@ -80,11 +80,21 @@ class Command(BaseCommand):
         VaultItem.objects.update_or_create(
             pk=2, defaults={"owner": bob, "name": "Bob's recipes", "secret": "add salt"}
         )
+        # Orders 1 and 4 are alice's, 2 and 3 bob's (the docs' examples use these ids).
+        for pk, owner, title in (
+            (1, alice, "Alice's teapot"),
+            (2, bob, "Bob's bicycle bell"),
+            (3, bob, "Bob's lamp"),
+            (4, alice, "Alice's umbrella"),
+        ):
+            Order.objects.update_or_create(
+                pk=pk, defaults={"owner": owner, "title": title, "shipped": False}
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded users alice, bob, admin ({staff.name}: admin), client {CLIENT_ID}, "
                 f"{len((READ_TOKEN, READ_WRITE_TOKEN, EXPIRED_TOKEN))} tour tokens, "
-                f"{len(DEMO_POLICIES)} resource policies."
+                f"{len(DEMO_POLICIES)} resource policies, 2 vault items, 4 orders."
             )
         )
 
