@@ -212,7 +212,13 @@ def _conceals(request: HttpRequest, path: str) -> bool:
     except Resolver404:
         return False
     try:
-        policy = policy_for(request.method or "GET", path, match, match.func)
+        policy = policy_for(
+            request.method or "GET",
+            path,
+            match,
+            match.func,
+            urlconf=getattr(request, "urlconf", None),
+        )
     except PoliciesUnavailable:
         return True
     return policy.conceal

@@ -31,10 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
 from authstatus import policies
 from authstatus.core.decision import Policy, strictest
 from authstatus.decorators import declarations, view_policy
-from authstatus.routes import Endpoint, RouteMap, route_map
+from authstatus.routes import Endpoint, RouteMap, decorations_for, route_map
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -75,37 +78,50 @@ class Resolved:
 
 
 def request_policy(request: HttpRequest, view: Any = None) -> Policy:
-    """:func:`policy_for` the request's method, path and resolver match."""
+    """:func:`policy_for` the request's method, path, resolver match and URLconf."""
     return policy_for(
-        request.method or "GET", request.path_info, getattr(request, "resolver_match", None), view
+        request.method or "GET",
+        request.path_info,
+        getattr(request, "resolver_match", None),
+        view,
+        urlconf=getattr(request, "urlconf", None),
     )
 
 
 def policy_for(
-    method: str, path_info: str, match: ResolverMatch | None, view: Any = None
+    method: str,
+    path_info: str,
+    match: ResolverMatch | None,
+    view: Any = None,
+    *,
+    urlconf: str | None = None,
 ) -> Policy:
     """The policy in force (see the module docstring). ``view`` is what the adapter holds —
     a DRF view instance (whose ``action`` is read) or the callback; ``match`` may be ``None``
     for a request that was not resolved (a view called directly), which is then decided by
-    its path alone."""
+    its path alone. ``urlconf`` is the request's own URLconf, if it has one."""
     if match is None:
         action = getattr(view, "action", None)
         return policies.resolve(method, path_info, view_policy(view, method, action))
-    routes = route_map()
-    rule = policies.registry.match(method, canonical_path(routes, path_info, match))
+    rule = policies.registry.match(method, canonical_path(path_info, match, urlconf))
     if rule is not None:
         return rule.value
-    return _unnamed(routes, method, match.func, view, policies.registry.matcher()).policy
+    return _unnamed(urlconf, method, match.func, view, policies.registry.matcher()).policy
 
 
-def canonical_path(routes: RouteMap, path_info: str, match: ResolverMatch) -> str:
+def canonical_path(path_info: str, match: ResolverMatch, urlconf: str | None = None) -> str:
     """The path policies are matched against (step 1 of the module docstring)."""
-    decorations = routes.decorations.get(match.func)
+    decorations = decorations_for(match.func, urlconf)
     return path_info if decorations is None else decorations.canonical(path_info, match.kwargs)
 
 
 def resolve_explained(
-    method: str, path_info: str, match: ResolverMatch | None, view: Any = None
+    method: str,
+    path_info: str,
+    match: ResolverMatch | None,
+    view: Any = None,
+    *,
+    urlconf: str | None = None,
 ) -> Resolved:
     """:func:`policy_for`, with where the policy came from."""
     if match is None:
@@ -114,11 +130,10 @@ def resolve_explained(
             method, path_info, view_policy(view, method, action)
         )
         return Resolved(policy, source)
-    routes = route_map()
-    rule = policies.registry.match(method, canonical_path(routes, path_info, match))
+    rule = policies.registry.match(method, canonical_path(path_info, match, urlconf))
     if rule is not None:
         return Resolved(rule.value, f"{rule.value.source}: {rule.value.name}")
-    return _unnamed(routes, method, match.func, view, policies.registry.matcher())
+    return _unnamed(urlconf, method, match.func, view, policies.registry.matcher())
 
 
 def endpoint_policy(
@@ -134,7 +149,7 @@ def endpoint_policy(
     rule = matcher.match(method, endpoint.sample)
     if rule is not None:
         return Resolved(rule.value, f"{rule.value.source}: {rule.value.name}")
-    return _unnamed(route_map(), method, endpoint.callback, None, matcher)
+    return _unnamed(None, method, endpoint.callback, None, matcher)
 
 
 def _action(view: Any, callback: Any, method: str) -> str | None:
@@ -149,7 +164,7 @@ def _action(view: Any, callback: Any, method: str) -> str | None:
 
 
 def _unnamed(
-    routes: RouteMap, method: str, callback: Any, view: Any, matcher: Matcher[Policy]
+    urlconf: str | None, method: str, callback: Any, view: Any, matcher: Matcher[Policy]
 ) -> Resolved:
     """Steps 3 and 4 of the module docstring, remembered per compiled matcher."""
     upper = method.upper()
@@ -161,11 +176,11 @@ def _unnamed(
         assert policy is not None
         return Resolved(policy, f"{policies.VIEW}: {policy.name}")
     fallback = found.default if found is not None else None
-    memo = _memo(routes, matcher)
-    key = (callback, upper in SAFE_METHODS, fallback)
+    memo = _memo(matcher)
+    key = (urlconf, callback, upper in SAFE_METHODS, fallback)
     resolved = memo.get(key)
     if resolved is None:
-        resolved = _with_inheritance(routes, upper, callback, fallback, matcher)
+        resolved = _with_inheritance(route_map(urlconf), upper, callback, fallback, matcher)
         memo[key] = resolved
     return resolved
 
@@ -226,19 +241,26 @@ def _named(matcher: Matcher[Policy], endpoint: Endpoint, method: str) -> Policy 
     return None
 
 
-def _memo(routes: RouteMap, matcher: Matcher[Policy]) -> dict[Any, Resolved]:
+_memos: dict[int, tuple[Matcher[Policy], dict[Any, Resolved]]] = {}
+
+
+def _memo(matcher: Matcher[Policy]) -> dict[Any, Resolved]:
     """Inherited policies depend on the compiled policies: a reload starts a new memo (one
-    per matcher: the checks' settings-only matcher does not evict the registry's)."""
-    memos: dict[int, tuple[Matcher[Policy], dict[Any, Resolved]]] = routes.cache.setdefault(
-        "unnamed", {}
-    )
-    memo = memos.get(id(matcher))
+    per matcher: the checks' settings-only matcher does not evict the registry's). Keys name
+    the URLconf and the callback, so a changed URLconf never meets an old entry."""
+    memo = _memos.get(id(matcher))
     if memo is None or memo[0] is not matcher:
-        if len(memos) >= 4:
-            memos.clear()
+        if len(_memos) >= 4:
+            _memos.clear()
         memo = (matcher, {})
-        memos[id(matcher)] = memo
+        _memos[id(matcher)] = memo
     return memo[1]
+
+
+@receiver(setting_changed)
+def _urls_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _memos.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,14 +331,19 @@ def endpoints_matching(pattern: str, methods: str = "") -> list[Endpoint]:
 
 
 def list_requirements(
-    method: str, path_info: str, match: ResolverMatch | None, view: Any = None
+    method: str,
+    path_info: str,
+    match: ResolverMatch | None,
+    view: Any = None,
+    *,
+    urlconf: str | None = None,
 ) -> tuple[str, ...]:
     """The requirements whose filters narrow a list served at this request: those of the
     policy in force, and on a viewset's list route those its detail routes demand for reading
     (``GET``) — a list never shows what the detail route would refuse or conceal."""
-    names = dict.fromkeys(policy_for(method, path_info, match, view).requirements)
+    names = dict.fromkeys(policy_for(method, path_info, match, view, urlconf=urlconf).requirements)
     if match is not None:
-        endpoint = route_map().endpoint(match.func)
+        endpoint = route_map(urlconf).endpoint(match.func)
         if endpoint is not None:
             names.update(dict.fromkeys(detail_requirements(endpoint)))
     return tuple(names)

@@ -33,7 +33,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import URLPattern, URLResolver, get_resolver, get_urlconf
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "Decorations",
     "Endpoint",
     "RouteMap",
+    "decorations_for",
     "route_map",
 ]
 
@@ -168,8 +171,6 @@ class RouteMap:
     by_callback: dict[Any, list[Endpoint]] = field(default_factory=dict)
     decorations: dict[Any, Decorations] = field(default_factory=dict)
     families: dict[tuple[Any, ...], list[Endpoint]] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
-    """Per-map memo for :mod:`authstatus.resources` (invalidated with the map)."""
 
     @classmethod
     def build(cls, patterns: Iterable[Any]) -> RouteMap:
@@ -193,16 +194,45 @@ class RouteMap:
         return found[0] if found else None
 
 
-def route_map() -> RouteMap:
-    """The route map of the URLconf in use (the thread's, as Django resolves requests),
-    built on first use and kept with Django's cached resolver, so ``clear_url_caches()`` and
-    a changed ``ROOT_URLCONF`` rebuild it."""
-    resolver = get_resolver(get_urlconf())
+def route_map(urlconf: str | None = None) -> RouteMap:
+    """The route map of ``urlconf`` (``ROOT_URLCONF`` by default; a request's own
+    ``request.urlconf`` when it has one), built on first use and kept with Django's cached
+    resolver, so ``clear_url_caches()`` and a changed ``ROOT_URLCONF`` rebuild it.
+
+    Not the thread's ``get_urlconf()``: reading that thread-local costs more than the whole
+    policy lookup, and the adapters know the request's URLconf."""
+    resolver = get_resolver(urlconf)
     found: RouteMap | None = resolver.__dict__.get(_MAP_ATTRIBUTE)
     if found is None:
         found = RouteMap.build(resolver.url_patterns)
         resolver.__dict__[_MAP_ATTRIBUTE] = found
+    entry = _DECORATIONS.get(urlconf)
+    if entry is None or entry[0] is not found:
+        _DECORATIONS[urlconf] = (found, {**dict.fromkeys(found.by_callback), **found.decorations})
     return found
+
+
+_DECORATIONS: dict[str | None, tuple[RouteMap, dict[Any, Decorations | None]]] = {}
+"""Per URLconf name, its map and the decorations of every callback in it (``None``:
+undecorated): the per-request lookup is two dict accesses. Refilled when the map changes,
+emptied when ``ROOT_URLCONF`` changes."""
+
+
+def decorations_for(callback: Any, urlconf: str | None = None) -> Decorations | None:
+    """How URLs reaching ``callback`` differ from its canonical path (``None``: they do not)."""
+    entry = _DECORATIONS.get(urlconf)
+    if entry is not None:
+        try:
+            return entry[1][callback]
+        except KeyError:
+            pass
+    return route_map(urlconf).decorations.get(callback)
+
+
+@receiver(setting_changed)
+def _root_urlconf_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _DECORATIONS.clear()
 
 
 # -- reading URL patterns -------------------------------------------------------------------

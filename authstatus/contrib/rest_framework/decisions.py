@@ -54,6 +54,7 @@ def view_policy_in_force(request: Request, view: APIView) -> Policy:
         django_request.path_info,
         getattr(django_request, "resolver_match", None),
         view,
+        urlconf=getattr(django_request, "urlconf", None),
     )
 
 

@@ -37,6 +37,7 @@ class PolicyFilterBackend(BaseFilterBackend):
             django_request.path_info,
             getattr(django_request, "resolver_match", None),
             view,
+            urlconf=getattr(django_request, "urlconf", None),
         )
         for name in names:
             narrow = requirement(name).filter
