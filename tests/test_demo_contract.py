@@ -17,9 +17,9 @@ from django.test import override_settings
 from oauth2_provider.models import AccessToken, Application
 
 from authstatus.models import ResourcePolicy
-from demo_project.api.models import Note, VaultItem
+from demo_project.api.models import Note, Order, VaultItem
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
-from demo_project.api.tour import STEPS
+from demo_project.api.tour import READ_TOKEN, READ_WRITE_TOKEN, STEPS
 from tests.factories import (
     AccessTokenFactory,
     ApplicationFactory,
@@ -490,6 +490,7 @@ def _counts() -> dict[str, int]:
         "applications": Application.objects.count(),
         "tokens": AccessToken.objects.count(),
         "vault": VaultItem.objects.count(),
+        "orders": Order.objects.count(),
         "policies": ResourcePolicy.objects.count(),
     }
 
@@ -505,6 +506,7 @@ def test_seed_demo_is_idempotent(db):
         "applications": 1,
         "tokens": 3,
         "vault": 2,
+        "orders": 4,
         "policies": len(DEMO_POLICIES),
     }
     for name in ("alice", "bob", "admin"):
@@ -561,3 +563,48 @@ def test_client_credentials_token_reads_no_notes_and_cannot_write(client, db):
         challenge=(),
         detail="Notes belong to users; a client-credentials token has none.",
     )
+
+
+# --- /api/orders/: DefaultRouter, format suffixes, the ship action (issue 9 §5) -------------
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def test_orders_are_router_routes_governed_by_resource_policy_rows(seeded_demo, client):
+    rows = ResourcePolicy.objects.filter(path__startswith="/api/orders/")
+    assert {(r.path, r.methods) for r in rows} == {
+        ("/api/orders/", "GET"),
+        ("/api/orders/", "POST"),
+        ("/api/orders/*/", "GET"),
+        ("/api/orders/*/", "PUT PATCH DELETE"),
+        ("/api/orders/*/ship/", "POST"),
+    }
+    alice = User.objects.get(username="alice")
+    response = client.get("/api/orders.json", **_bearer(READ_TOKEN))
+    assert response.status_code == 200
+    assert {o["owner"] for o in response.json()} == {"alice"}
+    assert len(response.json()) == Order.objects.filter(owner=alice).count() == 2
+    # POST {"title": ...} creates an order owned by the requester
+    response = client.post(
+        "/api/orders/", {"title": "kettle"}, format="json", **_bearer(READ_WRITE_TOKEN)
+    )
+    assert response.status_code == 201
+    created = Order.objects.get(pk=response.json()["id"])
+    assert (created.owner, created.title, created.shipped) == (alice, "kettle", False)
+    # the ship action sets shipped
+    response = client.post(f"/api/orders/{created.pk}/ship/", **_bearer(READ_WRITE_TOKEN))
+    assert response.status_code == 200
+    created.refresh_from_db()
+    assert created.shipped is True
+
+
+def test_the_orders_list_row_governs_its_format_suffix_url(seeded_demo, client):
+    """Changing the one row for /api/orders/ changes /api/orders.json too."""
+    row = ResourcePolicy.objects.get(path="/api/orders/", methods="GET")
+    row.access, row.required_scopes = "nobody", ""
+    row.full_clean()
+    row.save()
+    for url in ("/api/orders/", "/api/orders.json"):
+        assert client.get(url, **_bearer(READ_TOKEN)).status_code == 403, url

@@ -10,12 +10,13 @@ import factory
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
+from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
-from tests.factories import AccessTokenFactory, UserFactory
+from tests.factories import AccessTokenFactory, OrderFactory, UserFactory
 from tests.http import BASIC, BEARER, COOKIE, policy_form_data
 
 pytestmark = pytest.mark.django_db
@@ -266,6 +267,13 @@ def test_changelist_offers_the_filters(admin_client, rows):
         ("/api/vault/**", "", ["/api/vault/", "/api/vault/<int:pk>/"]),
         ("/api/vault/*/", "", ["/api/vault/<int:pk>/"]),
         ("/api/notes/", "POST", ["/api/notes/"]),
+        ("/api/notes/", "DELETE", []),  # NotesView serves GET and POST only
+        # router routes, written readably; '*' also matches a literal segment
+        ("/api/orders/", "", ["/api/orders/"]),
+        ("/api/orders/*/", "", ["/api/orders/<pk>/"]),
+        ("/api/orders/*/ship/", "POST", ["/api/orders/<pk>/ship/"]),
+        ("/api/orders/**", "", ["/api/orders/", "/api/orders/<pk>/", "/api/orders/<pk>/ship/"]),
+        ("/api/orders.json", "", []),  # policies name the canonical path
         (
             "/t/plain/*/",
             "",
@@ -497,3 +505,35 @@ def test_staff_with_view_permission_may_try_requests(db):
     response = client.get(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
     assert response.status_code == 200
     assert explanation_fields(response)["status"] == "401"
+
+
+def test_try_page_decides_one_object(admin_client):
+    """The object id field: Bob on Alice's order is the concealed 404; without it, the
+    view-level answer and a note."""
+    alice = UserFactory(username="alice")
+    UserFactory(username="bob")
+    order = OrderFactory(owner=alice)
+    query = {"method": "GET", "path": f"/api/orders/{order.pk}/", "username": "bob"}
+    fields = explanation_fields(
+        admin_client.get(reverse(TRY), {**query, "scopes": "read", "obj": str(order.pk)})
+    )
+    assert fields["status"] == "404"
+    assert fields["decision"] == "not-found (resolution: not_found)"
+    fields = explanation_fields(admin_client.get(reverse(TRY), {**query, "scopes": "read"}))
+    assert fields["status"] == "200"
+    assert "object-level requirements not decided" in fields["note"]
+
+
+def test_try_page_uses_the_admins_host():
+    """Whatever ALLOWED_HOSTS lists first, the explanation is for the admin's own host."""
+    from django.test import Client
+
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    with override_settings(ALLOWED_HOSTS=["admin.example.com", "testserver"]):
+        fields = explanation_fields(
+            client.get(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
+        )
+    metadata = parse_challenges(fields["WWW-Authenticate"])[0].param("resource_metadata")
+    assert metadata == "http://testserver/.well-known/oauth-protected-resource"
