@@ -1,0 +1,339 @@
+"""JWT access tokens (RFC 9068) from a real issuer process, through the whole stack.
+
+The issuer (tests/issuer/jwt_issuer.py) is another process that signs with authlib's RFC 9068
+generator and publishes its keys over HTTP on loopback; authstatus verifies with jwcrypto.
+Every failure reason has its own ``Failure`` and ``error_description``, asserted on the parsed
+``WWW-Authenticate`` and the problem document.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from authstatus import tokens
+from authstatus.core.challenges import Challenge
+from authstatus.core.decision import Failure
+from authstatus.tokens.jwt import DESCRIPTIONS
+from tests.factories import UserFactory
+from tests.http import assert_refusal, bearer, challenges, problem
+from tests.issuer import Issuer, start_issuer
+
+AUDIENCE = "https://api.example"
+ECHO = "/t/drf/semantics/authstatus/"
+SCOPED = "/t/drf/semantics/authstatus-scoped/"  # needs scope "write"
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    started = start_issuer()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def backend_settings(issuer: Issuer, **options: object) -> dict[str, object]:
+    entry = {
+        "BACKEND": "authstatus.tokens.jwt.JWTBackend",
+        "ISSUER": issuer.url,
+        "JWKS_URI": issuer.url + "/jwks",
+        "AUDIENCE": AUDIENCE,
+        **options,
+    }
+    return {**settings.AUTHSTATUS, "TOKEN_BACKENDS": [entry]}
+
+
+@pytest.fixture
+def jwt_settings(issuer: Issuer) -> Iterator[Issuer]:
+    """A fresh JWT backend (empty key cache) for each test, the issuer reset."""
+    issuer.control(jwks_down=False, clock_offset=0)
+    with override_settings(AUTHSTATUS=backend_settings(issuer)):
+        yield issuer
+
+
+def get(client, path: str, token: str):
+    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT="application/json")
+
+
+def invalid_token(description: str) -> tuple[Challenge, ...]:
+    return (bearer(("error", "invalid_token"), ("error_description", description)),)
+
+
+def tampered(token: str) -> str:
+    head, payload, signature = token.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    return f"{head}.{payload}.{flipped}"
+
+
+NOW = time.time
+
+
+# --- the failure matrix -----------------------------------------------------------------
+
+FAILURES = [
+    ("expired", lambda i: i.token(claims={"exp": int(NOW()) - 120}), Failure.EXPIRED_TOKEN),
+    ("not yet valid", lambda i: i.token(claims={"nbf": int(NOW()) + 600}), Failure.NOT_YET_VALID),
+    ("bad signature", lambda i: tampered(i.token()), Failure.BAD_SIGNATURE),
+    ("unknown key", lambda i: i.token(kid="unpublished"), Failure.UNKNOWN_KEY),
+    (
+        "wrong issuer",
+        lambda i: i.token(claims={"iss": "https://evil.example"}),
+        Failure.WRONG_ISSUER,
+    ),
+    ("wrong audience", lambda i: i.token(aud="https://other.example"), Failure.WRONG_AUDIENCE),
+    ("typ JWT, not at+jwt", lambda i: i.token(header={"typ": "JWT"}), Failure.WRONG_TOKEN_TYPE),
+    ("alg none", lambda i: i.token(attack="none"), Failure.DISALLOWED_ALGORITHM),
+    ("HS256 keyed with the JWK", lambda i: i.token(attack="hs256"), Failure.DISALLOWED_ALGORITHM),
+    (
+        "HS256 keyed with the PEM",
+        lambda i: i.token(attack="hs256", secret="pem"),
+        Failure.DISALLOWED_ALGORITHM,
+    ),
+    ("no exp claim", lambda i: i.token(claims={"exp": None}), Failure.MALFORMED_TOKEN),
+    ("crit header", lambda i: i.token(header={"crit": ["x"], "x": 1}), Failure.MALFORMED_TOKEN),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "make", "failure"), FAILURES, ids=[f[0] for f in FAILURES])
+def test_each_failure_has_its_own_reason_and_challenge(client, jwt_settings, name, make, failure):
+    response = get(client, ECHO, make(jwt_settings))
+    resolution = "refresh_token" if failure is Failure.EXPIRED_TOKEN else "reauthenticate"
+    assert_refusal(
+        response,
+        401,
+        "invalid-credentials",
+        resolution,
+        challenge=invalid_token(DESCRIPTIONS[failure]),
+        detail=DESCRIPTIONS[failure],
+    )
+
+
+def test_every_description_is_distinct():
+    shown = [DESCRIPTIONS[f] for f in {f[2] for f in FAILURES}]
+    assert len(set(shown)) == len(shown)
+
+
+@pytest.mark.django_db
+def test_algorithm_outside_the_allow_list(client, issuer):
+    with override_settings(AUTHSTATUS=backend_settings(issuer, ALGORITHMS=["ES256"])):
+        response = get(client, ECHO, issuer.token())
+    assert challenges(response) == invalid_token(DESCRIPTIONS[Failure.DISALLOWED_ALGORITHM])
+
+
+@pytest.mark.django_db
+def test_unknown_and_inactive_users(client, issuer):
+    UserFactory(username="carol", is_active=False)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, USER_FIELD="username")):
+        unknown = get(client, ECHO, issuer.token(sub="nobody"))
+        inactive = get(client, ECHO, issuer.token(sub="carol"))
+    assert challenges(unknown) == invalid_token(DESCRIPTIONS[Failure.UNKNOWN_USER])
+    assert challenges(inactive) == invalid_token(DESCRIPTIONS[Failure.INACTIVE_USER])
+
+
+# --- valid tokens -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_client_token_is_accepted_without_any_query(client, jwt_settings):
+    token = jwt_settings.token(scope="read")
+    get(client, ECHO, token)  # warms the key cache
+    with CaptureQueriesContext(connection) as queries:
+        response = get(client, ECHO, jwt_settings.token(scope="read"))
+    assert response.status_code == 200
+    assert response.json() == {"user": ""}  # no user: authenticated as the client
+    assert len(queries) == 0
+
+
+@pytest.mark.django_db
+def test_sub_maps_to_a_user_by_username(client, issuer):
+    UserFactory(username="alice")
+    with override_settings(AUTHSTATUS=backend_settings(issuer, USER_FIELD="username")):
+        get(client, ECHO, issuer.token(sub="alice"))  # loads policies and keys
+        with CaptureQueriesContext(connection) as queries:
+            response = get(client, ECHO, issuer.token(sub="alice"))
+    assert response.status_code == 200
+    assert response.json() == {"user": "alice"}
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+
+
+def resolve_user(claims):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(email=claims.get("sub")).first()
+
+
+@pytest.mark.django_db
+def test_sub_maps_to_a_user_through_a_callable(client, issuer):
+    UserFactory(username="dora", email="dora@example.com")
+    options = {"USER_RESOLVER": "tests.test_jwt_backend.resolve_user"}
+    with override_settings(AUTHSTATUS=backend_settings(issuer, **options)):
+        response = get(client, ECHO, issuer.token(sub="dora@example.com"))
+    assert response.json() == {"user": "dora"}
+
+
+@pytest.mark.django_db
+def test_scopes_come_from_the_scope_claim(client, jwt_settings):
+    lacking = get(client, SCOPED, jwt_settings.token(scope="read"))
+    assert_refusal(
+        lacking,
+        403,
+        "insufficient-scope",
+        "request_scope",
+        challenge=(bearer(("scope", "write"), ("error", "insufficient_scope")),),
+        required_scopes=["write"],
+    )
+    assert get(client, SCOPED, jwt_settings.token(scope="read write")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_audience_list_and_default_audience(client, issuer):
+    with override_settings(AUTHSTATUS=backend_settings(issuer)):
+        token = issuer.token(aud=["https://other.example", AUDIENCE + "/"])
+        assert get(client, ECHO, token).status_code == 200
+    settings_without = backend_settings(issuer)
+    del settings_without["TOKEN_BACKENDS"][0]["AUDIENCE"]  # type: ignore[index]
+    with override_settings(AUTHSTATUS=settings_without):
+        # No AUDIENCE and no OAUTH2_PROTECTED_RESOURCE_IDENTIFIER: the request's origin.
+        assert get(client, ECHO, issuer.token(aud="http://testserver")).status_code == 200
+        assert get(client, ECHO, issuer.token(aud=AUDIENCE)).status_code == 401
+
+
+@pytest.mark.django_db
+def test_jwks_uri_from_the_issuer_metadata(client, issuer):
+    with override_settings(AUTHSTATUS=backend_settings(issuer, JWKS_URI=None)):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+
+
+# --- keys: rotation, refetch rate, outage -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_key_rotation_mid_run(client, issuer):
+    issuer.control(jwks_down=False)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, JWKS_MIN_REFRESH_SECONDS=0)):
+        before = issuer.token()
+        assert get(client, ECHO, before).status_code == 200
+        issuer.control(rotate=True)
+        after = issuer.token()
+        assert get(client, ECHO, after).status_code == 200  # unknown kid: refetched
+        assert get(client, ECHO, before).status_code == 200  # the old key still published
+        issuer.control(rotate=True, retire=True)
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        # A retired key stays usable for tokens already verified or keys already held.
+        assert get(client, ECHO, before).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_flood_of_made_up_kids_costs_the_issuer_one_fetch(client, issuer):
+    issuer.control(jwks_down=False)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, JWKS_MIN_REFRESH_SECONDS=60)):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        fetches = issuer.jwks_fetches()
+        statuses = {
+            get(
+                client, ECHO, issuer.token(kid="unpublished", header={"kid": uuid.uuid4().hex})
+            ).status_code
+            for _ in range(30)
+        }
+        assert issuer.jwks_fetches() - fetches <= 1
+    # Each made-up kid was either called unknown (after the one refetch) or, while the set
+    # may not be refetched, "retry later": never accepted.
+    assert statuses <= {401, 503}
+
+
+@pytest.mark.django_db
+def test_rotation_within_the_refetch_interval_is_retry_later_not_invalid(client, issuer):
+    issuer.control(jwks_down=False)
+    with override_settings(
+        AUTHSTATUS=backend_settings(issuer, JWKS_MIN_REFRESH_SECONDS=60, LEEWAY=0)
+    ):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        time.sleep(1.1)  # the new key's token is issued after the set was fetched
+        issuer.control(rotate=True)
+        response = get(client, ECHO, issuer.token())
+    assert response.status_code == 503
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "WWW-Authenticate" not in response
+
+
+@pytest.mark.django_db
+def test_jwks_down_known_keys_work_unknown_fail_closed(client, issuer):
+    issuer.control(jwks_down=False)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, JWKS_MIN_REFRESH_SECONDS=0)):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        issuer.control(jwks_down=True)
+        try:
+            assert get(client, ECHO, issuer.token()).status_code == 200  # known key
+            issuer.control(rotate=True)
+            response = get(client, ECHO, issuer.token())  # a key we cannot fetch
+        finally:
+            issuer.control(jwks_down=False)
+    assert response.status_code == 503
+    assert response["Retry-After"].isdigit()
+    assert "WWW-Authenticate" not in response
+    assert problem(response)["resolution"] == "retry_later"
+
+
+@pytest.mark.django_db
+def test_issuer_never_reached_fails_closed(client, issuer):
+    dead = {"JWKS_URI": "http://127.0.0.1:9/jwks", "TIMEOUT": 1}
+    with override_settings(AUTHSTATUS=backend_settings(issuer, **dead)):
+        response = get(client, ECHO, issuer.token())
+    assert response.status_code == 503
+    assert problem(response)["type"].endswith("verification-unavailable")
+
+
+# --- clock skew ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("offset", "leeway", "status", "failure"),
+    [
+        (20, 30, 200, None),  # issuer 20 s ahead: iat in the future, within the leeway
+        (120, 30, 401, Failure.NOT_YET_VALID),  # beyond it
+        (-320, 30, 200, None),  # issuer behind: a 300 s token expired 20 s ago, in leeway
+        (-400, 30, 401, Failure.EXPIRED_TOKEN),
+        (20, 0, 401, Failure.NOT_YET_VALID),  # no leeway configured
+    ],
+)
+def test_clock_skew_and_leeway(client, issuer, offset, leeway, status, failure):
+    issuer.control(jwks_down=False, clock_offset=offset)
+    try:
+        token = issuer.token(expires_in=300)
+    finally:
+        issuer.control(clock_offset=0)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, LEEWAY=leeway)):
+        response = get(client, ECHO, token)
+    assert response.status_code == status
+    if failure is not None:
+        assert challenges(response) == invalid_token(DESCRIPTIONS[failure])
+
+
+# --- alongside DOT's database -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_jwt_backend_beside_the_database_backend(client, issuer):
+    from tests.factories import AccessTokenFactory
+
+    alice = UserFactory(username="alice")
+    database = {"BACKEND": tokens.DATABASE_BACKEND}
+    config = backend_settings(issuer)
+    config["TOKEN_BACKENDS"] = [*config["TOKEN_BACKENDS"], database]  # type: ignore[misc]
+    with override_settings(AUTHSTATUS=config):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        assert get(client, ECHO, AccessTokenFactory(user=alice).token).json() == {"user": "alice"}
+        unknown = get(client, ECHO, "not-a-token-anyone-issued")
+        foreign = get(client, ECHO, issuer.token(claims={"iss": "https://evil.example"}))
+    assert challenges(unknown) == invalid_token("The access token is invalid.")
+    assert challenges(foreign) == invalid_token(DESCRIPTIONS[Failure.WRONG_ISSUER])
