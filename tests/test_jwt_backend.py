@@ -337,3 +337,46 @@ def test_jwt_backend_beside_the_database_backend(client, issuer):
         foreign = get(client, ECHO, issuer.token(claims={"iss": "https://evil.example"}))
     assert challenges(unknown) == invalid_token("The access token is invalid.")
     assert challenges(foreign) == invalid_token(DESCRIPTIONS[Failure.WRONG_ISSUER])
+
+
+# --- the rest of the stack ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_resource_metadata_lists_every_configured_issuer(client, issuer):
+    database = {"BACKEND": tokens.DATABASE_BACKEND}
+    config = backend_settings(issuer)
+    config["TOKEN_BACKENDS"] = [*config["TOKEN_BACKENDS"], database]  # type: ignore[misc]
+    default = client.get("/.well-known/oauth-protected-resource").json()
+    with override_settings(AUTHSTATUS=config):
+        both = client.get("/.well-known/oauth-protected-resource").json()
+    with override_settings(AUTHSTATUS=backend_settings(issuer)):
+        jwt_only = client.get("/.well-known/oauth-protected-resource").json()
+    assert both["authorization_servers"] == [*default["authorization_servers"], issuer.url]
+    assert jwt_only["authorization_servers"] == [issuer.url]
+
+
+@pytest.mark.django_db
+def test_middleware_enforces_plain_views_with_jwt(client, jwt_settings):
+    config = {
+        **backend_settings(jwt_settings),
+        "MIDDLEWARE_AUTHENTICATORS": [
+            "authstatus.authentication.SessionAuthenticator",
+            "authstatus.contrib.oauth2_provider.BearerAuthenticator",
+        ],
+    }
+    with override_settings(AUTHSTATUS=config):
+        ok = get(client, "/members/", jwt_settings.token())
+        bad = get(client, "/members/", tampered(jwt_settings.token()))
+    assert ok.status_code == 200
+    assert bad.status_code == 401
+    bearer_challenge = next(c for c in challenges(bad) if c.scheme == "Bearer")
+    assert dict(bearer_challenge.params)["error_description"] == DESCRIPTIONS[Failure.BAD_SIGNATURE]
+
+
+@pytest.mark.django_db
+def test_concealed_resource_answers_a_bad_jwt_like_a_missing_one(client, jwt_settings):
+    concealed = get(client, "/api/vault/", tampered(jwt_settings.token()))
+    missing = client.get("/api/no-such-thing/", HTTP_ACCEPT="application/json")
+    assert concealed.status_code == missing.status_code == 404
+    assert concealed.content == missing.content

@@ -27,7 +27,7 @@ from jwcrypto import jwk
 
 from authstatus.tokens.remote import Unreachable, get_json
 
-__all__ = ["ALGORITHM_KEYS", "Key", "KeyLookup", "KeySet"]
+__all__ = ["ALGORITHM_KEYS", "Key", "KeyLookup", "KeySet", "parse"]
 
 # JWS "alg" (RFC 7518 §3.1, RFC 8037 §3.1) -> (kty, allowed crv or None).
 ALGORITHM_KEYS: dict[str, tuple[str, frozenset[str] | None]] = {
@@ -67,7 +67,7 @@ class KeyLookup:
     retry_after: int
 
 
-def _parse(document: dict[str, Any]) -> tuple[Key, ...]:
+def parse(document: dict[str, Any]) -> tuple[Key, ...]:
     entries = document.get("keys")
     if not isinstance(entries, list):
         raise Unreachable("the JWK Set has no 'keys' array")
@@ -133,7 +133,7 @@ class KeySet:
         self._attempted_at = now
         self.fetches += 1
         try:
-            keys = _parse(get_json(self._uri(), self.timeout))
+            keys = parse(get_json(self._uri(), self.timeout))
         except Unreachable:
             self._failed = True
             return

@@ -5,8 +5,8 @@ Options of a ``TOKEN_BACKENDS`` entry ``{"BACKEND": "authstatus.tokens.jwt.JWTBa
 ``ISSUER`` (required)
     The issuer identifier; a token's ``iss`` must equal it exactly (RFC 9068 §4).
 ``JWKS_URI``
-    The issuer's JWK Set. Without it, ``jwks_uri`` of the issuer's metadata (RFC 8414 §3,
-    then OpenID Connect Discovery), fetched on first use.
+    The issuer's JWK Set. Without it (and with ``DISCOVERY`` on, the default), ``jwks_uri`` of
+    the issuer's metadata (RFC 8414 §3, then OpenID Connect Discovery), fetched on first use.
 ``AUDIENCE``
     This resource's identifier(s) (RFC 8707 §2); ``aud`` must contain one (RFC 9068 §4).
     Default: ``OAUTH2_PROTECTED_RESOURCE_IDENTIFIER`` of DOT's settings (the ``resource`` of
@@ -60,7 +60,8 @@ from authstatus.authentication import Result
 from authstatus.core.decision import Credentials, Failure
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwks import ALGORITHM_KEYS, KeySet
-from authstatus.tokens.remote import Unreachable, discover
+from authstatus.tokens.jwks import parse as _parse_keys
+from authstatus.tokens.remote import Unreachable, discover, get_json
 from authstatus.tokens.users import TokenClaims, UserMapping
 
 if TYPE_CHECKING:
@@ -144,6 +145,13 @@ class JWTBackend(TokenBackend):
         if jwks_uri is not None and not isinstance(jwks_uri, str):
             raise BackendConfigurationError("JWKS_URI must be a URL.", "authstatus.E036")
         self.jwks_uri: str | None = jwks_uri
+        self.discovery = bool(options.get("DISCOVERY", True))
+        if jwks_uri is None and not self.discovery:
+            raise BackendConfigurationError(
+                f"The JWT backend for {issuer} has no JWKS: set JWKS_URI, or leave DISCOVERY "
+                "on to read jwks_uri from the issuer's metadata.",
+                "authstatus.E036",
+            )
         algorithms = options.get("ALGORITHMS", DEFAULT_ALGORITHMS)
         if isinstance(algorithms, str) or not isinstance(algorithms, list | tuple):
             raise BackendConfigurationError("ALGORITHMS must be a list.", "authstatus.E037")
@@ -299,6 +307,17 @@ class JWTBackend(TokenBackend):
             expires_at=float(claims["exp"]),
         )
         return Result(Credentials.valid(SCHEME, scope.split()), user=user, auth=auth)
+
+    def reachable_keys(self) -> str | None:
+        """Fetch the JWK Set now (``manage.py check --deploy``): ``None`` when it holds a key
+        for an allowed algorithm, else what is wrong."""
+        try:
+            keys = _parse_keys(get_json(self._jwks_uri(), self.timeout))
+        except Unreachable as exc:
+            return f"the JWK Set of {self._issuer} cannot be fetched: {exc}"
+        if not any(k.fits(alg) for k in keys for alg in self.algorithms):
+            return f"the JWK Set of {self._issuer} has no key for {sorted(self.algorithms)}"
+        return None
 
     def problems(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
