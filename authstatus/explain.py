@@ -16,7 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 
-from authstatus import policies
+from authstatus import policies, tokens
 from authstatus.authentication import challenges_for
 from authstatus.core.decision import Credentials, Decision, decide
 from authstatus.decorators import view_policy
@@ -45,6 +45,8 @@ class Explanation:
     decision: Decision | None
     status: int
     headers: tuple[tuple[str, str], ...]
+    token_backends: tuple[str, ...] = ()
+    """For a bearer token (``scopes`` given): how each ``TOKEN_BACKENDS`` entry checks it."""
 
     def lines(self) -> list[str]:
         """A plain-text rendering (the command prints these)."""
@@ -65,6 +67,7 @@ class Explanation:
         else:
             out.append(f"status:      {self.status}")
         out += [f"{name}: {value}" for name, value in self.headers]
+        out += [f"token checked by: {backend}" for backend in self.token_backends]
         return out
 
 
@@ -116,10 +119,11 @@ def explain(
     principal = UserPrincipal(principal_user) if user is not None or scopes is not None else None
     decision = decide(credentials, policy, principal, _challenges(view, request))
     enforced_by = "drf" if is_drf_view(view) else "middleware"
+    backends = () if scopes is None else tuple(b.describe() for b in tokens.backends())
     if decision.allowed:
-        return Explanation(method, path, route, enforced_by, source, decision, 200, ())
+        return Explanation(method, path, route, enforced_by, source, decision, 200, (), backends)
     response = render_decision(request, decision)
     headers = tuple((h, response[h]) for h in EXPLAINED_HEADERS if h in response)
     return Explanation(
-        method, path, route, enforced_by, source, decision, response.status_code, headers
+        method, path, route, enforced_by, source, decision, response.status_code, headers, backends
     )

@@ -380,3 +380,17 @@ def test_concealed_resource_answers_a_bad_jwt_like_a_missing_one(client, jwt_set
     missing = client.get("/api/no-such-thing/", HTTP_ACCEPT="application/json")
     assert concealed.status_code == missing.status_code == 404
     assert concealed.content == missing.content
+
+
+@pytest.mark.django_db
+def test_explain_with_scopes_names_the_token_backends(jwt_settings):
+    from authstatus.explain import explain
+
+    lines = explain("GET", SCOPED, scopes=["read"]).lines()
+    described = [line for line in lines if line.startswith("token checked by: ")]
+    assert described == [
+        f"token checked by: JWT access tokens (RFC 9068) from {jwt_settings.url}, keys "
+        f"{jwt_settings.url}/jwks, algorithms ES256 ES384 ES512 EdDSA PS256 PS384 PS512 "
+        "RS256 RS384 RS512, user: no user"
+    ]
+    assert "status:      403" in lines
