@@ -134,6 +134,23 @@ class Targets:
         self.lines.append(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
 
 
+def token_backend_targets(rows: Sequence[Row], t: Targets) -> Targets:
+    """The JWT rows against authstatus's database-token path (issue 13's target)."""
+    k = _by_key(rows)
+    if "bearer" not in k:
+        return t
+    for key in ("jwt", "jwt_verify"):
+        if key in k:
+            jwt = k[key]
+            t.check(
+                f"JWT access token ({key}): 0 queries, costs <= the database-token path",
+                f"{jwt.median_us:.1f} µs vs {k['bearer'].median_us:.1f} µs "
+                f"({jwt.median_us / k['bearer'].median_us:.2f}x); {jwt.queries} queries",
+                jwt.queries == 0 and jwt.median_us <= k["bearer"].median_us,
+            )
+    return t
+
+
 def targets(
     rows: Sequence[Row],
     sizes: Sequence[Size],
@@ -173,6 +190,7 @@ def targets(
         f"{k['bearer'].queries} query",
         ours_added <= stock_added * BEARER_MAX and k["bearer"].queries == 1,
     )
+    token_backend_targets(rows, t)
     cached = k["bearer_cached"]
     t.lines.append(
         f"info  token cache hit (LocMem): {cached.median_us:.1f} µs, {cached.queries} queries "

@@ -22,6 +22,8 @@ Options of a ``TOKEN_BACKENDS`` entry ``{"BACKEND": "authstatus.tokens.jwt.JWTBa
     ``kid`` values, keys refetched when older than 3600 s, 3 s per HTTP request.
 ``USER_FIELD``, ``USER_CLAIM``, ``USER_RESOLVER``
     Which user a token stands for (:mod:`authstatus.tokens.users`); default: no user.
+``VERIFIED_CACHE_SIZE``
+    How many verified tokens each process remembers (4096; 0: verify every time).
 
 The checks, in order, each with its own :class:`~authstatus.core.decision.Failure`:
 
@@ -38,8 +40,10 @@ The checks, in order, each with its own :class:`~authstatus.core.decision.Failur
 7. ``aud`` (``WRONG_AUDIENCE``);
 8. the user (``UNKNOWN_USER``, ``INACTIVE_USER``).
 
-Signature checks are memoised per process (by the token's SHA-256, bounded), so a token seen
-again costs its claim checks only; the claims are still checked on every request.
+Signature checks are memoised per process (by the token's SHA-256, at most
+``VERIFIED_CACHE_SIZE`` tokens, least recently added dropped first), so a token seen again
+costs its claim checks only; time, audience and user are still checked on every request.
+Nothing is memoised for a token that failed: each costs its check again.
 """
 
 from __future__ import annotations
@@ -182,7 +186,8 @@ class JWTBackend(TokenBackend):
             min_interval=float(options.get("JWKS_MIN_REFRESH_SECONDS", 30)),
             max_age=float(options.get("JWKS_MAX_AGE_SECONDS", 3600)),
         )
-        self._memo: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.memo_size = int(options.get("VERIFIED_CACHE_SIZE", MEMO_SIZE))
+        self._memo: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
         self._memo_lock = threading.Lock()
 
     @property
@@ -208,23 +213,24 @@ class JWTBackend(TokenBackend):
         parts = token.split(".")
         if len(parts) != 3:
             return None
-        try:
-            header = json.loads(_b64decode(parts[0]))
-        except (ValueError, binascii.Error, UnicodeDecodeError):
-            return None
-        if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
-            return None
-        digest = hashlib.sha256(token.encode("ascii")).hexdigest()
+        digest = hashlib.sha256(token.encode("ascii")).digest()
         claims = self._memo.get(digest)
         if claims is None:
+            try:
+                header = json.loads(_b64decode(parts[0]))
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                return None
+            if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+                return None
             found = self._verify(request, parts, header)
             if isinstance(found, Result):
                 return found
             claims = found
-            with self._memo_lock:
-                self._memo[digest] = claims
-                if len(self._memo) > MEMO_SIZE:
-                    self._memo.popitem(last=False)
+            if self.memo_size > 0:
+                with self._memo_lock:
+                    self._memo[digest] = claims
+                    if len(self._memo) > self.memo_size:
+                        self._memo.popitem(last=False)
         return self._claims_result(request, claims)
 
     def _verify(
