@@ -8,11 +8,16 @@ Every failure reason has its own ``Failure`` and ``error_description``, asserted
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
@@ -228,7 +233,8 @@ def test_key_rotation_mid_run(client, issuer):
         assert get(client, ECHO, before).status_code == 200  # the old key still published
         issuer.control(rotate=True, retire=True)
         assert get(client, ECHO, issuer.token()).status_code == 200
-        # A retired key stays usable for tokens already verified or keys already held.
+        # The set no longer holds the retired key, but tokens verified before stay accepted
+        # until they expire (the process remembers verified tokens).
         assert get(client, ECHO, before).status_code == 200
 
 
@@ -394,3 +400,55 @@ def test_explain_with_scopes_names_the_token_backends(jwt_settings):
         "RS256 RS384 RS512, user: no user"
     ]
     assert "status:      403" in lines
+
+
+@pytest.mark.django_db
+def test_client_helper_advises_on_jwt_refusals(client, jwt_settings):
+    from authstatus.client import Action, interpret
+
+    def advice(response):
+        return interpret(response.status_code, response.headers, response.content)
+
+    expired = advice(get(client, ECHO, jwt_settings.token(claims={"exp": int(NOW()) - 120})))
+    forged = advice(get(client, ECHO, tampered(jwt_settings.token())))
+    scoped = advice(get(client, SCOPED, jwt_settings.token(scope="read")))
+    assert (expired.action, forged.action) == (Action.REFRESH_TOKEN, Action.LOG_IN)
+    assert (scoped.action, scoped.scopes) == (Action.REAUTHORIZE, ("write",))
+    assert forged.resource_metadata == "http://testserver/.well-known/oauth-protected-resource"
+    with override_settings(
+        AUTHSTATUS=backend_settings(jwt_settings, JWKS_URI="http://127.0.0.1:9/", TIMEOUT=1)
+    ):
+        unavailable = advice(get(client, ECHO, jwt_settings.token()))
+    assert unavailable.action is Action.RETRY_LATER
+    assert unavailable.retry_after == 30  # JWKS_MIN_REFRESH_SECONDS
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def jwt_like():
+    part = st.text(alphabet=B64URL, max_size=60)
+    json_part = st.dictionaries(
+        st.sampled_from(["alg", "typ", "kid", "iss", "exp", "aud", "nbf", "crit", "scope"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.text(max_size=10),
+            st.lists(st.integers(), max_size=2),
+        ),
+        max_size=6,
+    ).map(lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode())
+    return st.tuples(st.one_of(json_part, part), st.one_of(json_part, part), part).map(".".join)
+
+
+@pytest.mark.django_db
+@given(token=jwt_like())
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+def test_any_jwt_shaped_token_is_refused_never_a_500(client, jwt_settings, token):
+    response = get(client, ECHO, token)
+    assert response.status_code in (400, 401), (token, response.status_code)
+    (challenge,) = challenges(response)
+    assert dict(challenge.params)["error"] in ("invalid_token", "invalid_request")

@@ -20,7 +20,7 @@ Options of a ``TOKEN_BACKENDS`` entry
     An inactive result is cached this long (5), so one bad token repeated costs one call.
 ``CACHE_ALIAS``
     The Django cache holding results (``default``); shared by every process and host that
-    uses it. Keys are the SHA-256 of the token, never the token.
+    uses it. Keys are the SHA-256 of the issuer and the token, never the token.
 ``AUDIENCE``, ``LEEWAY``, ``TIMEOUT``, ``RETRY_AFTER``
     As for :mod:`authstatus.tokens.jwt` (an ``aud`` in the answer must name this resource);
     ``TIMEOUT`` per call (3 s); ``RETRY_AFTER`` of the ``503`` when the endpoint is down (5 s).
@@ -156,7 +156,8 @@ class IntrospectionBackend(TokenBackend):
         return answer
 
     def check(self, request: HttpRequest, token: str) -> Result | None:
-        key = KEY_PREFIX + hashlib.sha256(token.encode("ascii")).hexdigest()
+        # Keyed by issuer and token, so backends sharing a cache cannot read each other's.
+        key = KEY_PREFIX + hashlib.sha256(f"{self._issuer}\n{token}".encode()).hexdigest()
         answer = self._cache_get(key)
         if not isinstance(answer, dict):
             try:

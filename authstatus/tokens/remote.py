@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import requests
 
@@ -57,6 +57,9 @@ def get_json(url: str, timeout: float) -> dict[str, Any]:
 def post_form(
     url: str, data: Mapping[str, str], auth: tuple[str, str], timeout: float
 ) -> dict[str, Any]:
+    """POST ``data`` form-encoded, authenticated with HTTP Basic as the client ``auth``: both
+    parts form-urlencoded first (RFC 6749 §2.3.1), as RFC 7662 §2.1 allows."""
+    auth = (quote_plus(auth[0]), quote_plus(auth[1]))
     try:
         response = _session().post(
             url,
