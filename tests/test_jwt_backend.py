@@ -452,3 +452,17 @@ def test_any_jwt_shaped_token_is_refused_never_a_500(client, jwt_settings, token
     assert response.status_code in (400, 401), (token, response.status_code)
     (challenge,) = challenges(response)
     assert dict(challenge.params)["error"] in ("invalid_token", "invalid_request")
+
+
+@pytest.mark.django_db
+def test_es256_tokens_and_key_type_matching(client, issuer):
+    with override_settings(AUTHSTATUS=backend_settings(issuer)):
+        assert get(client, ECHO, issuer.token(alg="ES256")).status_code == 200
+        # The EC key's kid in an RS256 header: no RSA key fits, so no key is tried.
+        forged = issuer.token(header={"kid": "ec-1"})
+        assert challenges(get(client, ECHO, forged)) == invalid_token(
+            DESCRIPTIONS[Failure.UNKNOWN_KEY]
+        )
+    with override_settings(AUTHSTATUS=backend_settings(issuer, ALGORITHMS=["RS256"])):
+        refused = get(client, ECHO, issuer.token(alg="ES256"))
+    assert challenges(refused) == invalid_token(DESCRIPTIONS[Failure.DISALLOWED_ALGORITHM])

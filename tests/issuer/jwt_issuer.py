@@ -10,8 +10,8 @@ Endpoints (JSON in, JSON out):
 
 * ``GET /.well-known/oauth-authorization-server`` — RFC 8414 metadata (``issuer``, ``jwks_uri``).
 * ``GET /jwks`` — the published keys; ``503`` while ``/control`` has set it down.
-* ``POST /token`` — ``{"sub"?, "scope", "aud", "expires_in"?, "client_id"?}`` → an access token
-  from the generator; test-only variations: ``"kid": "unpublished"`` (a key never published),
+* ``POST /token`` — ``{"sub"?, "scope", "aud", "expires_in"?, "client_id"?, "alg"?}`` → an
+  access token from the generator (RS256, or ES256 with the published P-256 key); test-only variations: ``"kid": "unpublished"`` (a key never published),
   ``"header"``/``"claims"`` overrides (re-signed with the current key), ``"attack"``:
   ``"none"`` (alg none) or ``"hs256"`` (HMAC keyed with the public key).
 * ``POST /control`` — ``{"rotate": true, "retire": bool}`` (new current key; drop the old
@@ -46,6 +46,10 @@ class State:
         self.current = self._new_key()
         self.published = [self.current]
         self.unpublished = self._new_key("unpublished")
+        self.ec_key = JsonWebKey.generate_key(
+            "EC", "P-256", is_private=True, options={"kid": "ec-1"}
+        )
+        self.published.append(self.ec_key)
         self.jwks_down = False
         self.jwks_fetches = 0
         self.clock_offset = 0.0
@@ -92,8 +96,10 @@ class User:
 
 
 class Generator(JWTBearerTokenGenerator):  # type: ignore[misc]
-    def __init__(self, issuer: str, key: Any, audience: Any, expires_in: int) -> None:
-        super().__init__(issuer, alg="RS256", expires_generator=lambda client, grant: expires_in)
+    def __init__(
+        self, issuer: str, key: Any, audience: Any, expires_in: int, alg: str = "RS256"
+    ) -> None:
+        super().__init__(issuer, alg=alg, expires_generator=lambda client, grant: expires_in)
         self.key = key
         self.audience = audience
 
@@ -113,10 +119,17 @@ def _decode_part(part: str) -> dict[str, Any]:
 
 
 def issue(spec: dict[str, Any]) -> str:
+    alg = spec.get("alg", "RS256")
     with STATE.lock:
         key = STATE.unpublished if spec.get("kid") == "unpublished" else STATE.current
+        if alg == "ES256":
+            key = STATE.ec_key
     generator = Generator(
-        STATE.issuer, key, spec.get("aud", "https://api.example"), int(spec.get("expires_in", 300))
+        STATE.issuer,
+        key,
+        spec.get("aud", "https://api.example"),
+        int(spec.get("expires_in", 300)),
+        alg,
     )
     sub = spec.get("sub")
     token = generator.access_token_generator(
@@ -204,7 +217,9 @@ class Handler(BaseHTTPRequestHandler):
                 if body.get("rotate"):
                     STATE.current = STATE._new_key()
                     STATE.published = (
-                        [STATE.current] if body.get("retire") else [*STATE.published, STATE.current]
+                        [STATE.current, STATE.ec_key]
+                        if body.get("retire")
+                        else [*STATE.published, STATE.current]
                     )
                 if "jwks_down" in body:
                     STATE.jwks_down = bool(body["jwks_down"])
