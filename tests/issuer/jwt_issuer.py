@@ -11,9 +11,10 @@ Endpoints (JSON in, JSON out):
 * ``GET /.well-known/oauth-authorization-server`` — RFC 8414 metadata (``issuer``, ``jwks_uri``).
 * ``GET /jwks`` — the published keys; ``503`` while ``/control`` has set it down.
 * ``POST /token`` — ``{"sub"?, "scope", "aud", "expires_in"?, "client_id"?, "alg"?}`` → an
-  access token from the generator (RS256, or ES256 with the published P-256 key); test-only variations: ``"kid": "unpublished"`` (a key never published),
-  ``"header"``/``"claims"`` overrides (re-signed with the current key), ``"attack"``:
-  ``"none"`` (alg none) or ``"hs256"`` (HMAC keyed with the public key).
+  access token from the generator (RS256, or ES256 with the published P-256 key). Test-only
+  variations: ``"kid": "unpublished"`` (a key never published), ``"header"``/``"claims"``
+  overrides (re-signed RS256 with the current key), ``"attack"``: ``"none"`` (alg none) or
+  ``"hs256"`` (HMAC keyed with the public key, ``"secret": "pem"`` for its PEM form).
 * ``POST /control`` — ``{"rotate": true, "retire": bool}`` (new current key; drop the old
   ones), ``{"jwks_down": bool}``, ``{"clock_offset": seconds}`` (this issuer's clock skew).
 * ``GET /stats`` — ``{"jwks_fetches": n}``.
