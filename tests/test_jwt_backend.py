@@ -466,3 +466,17 @@ def test_es256_tokens_and_key_type_matching(client, issuer):
     with override_settings(AUTHSTATUS=backend_settings(issuer, ALGORITHMS=["RS256"])):
         refused = get(client, ECHO, issuer.token(alg="ES256"))
     assert challenges(refused) == invalid_token(DESCRIPTIONS[Failure.DISALLOWED_ALGORITHM])
+
+
+@pytest.mark.django_db
+def test_admin_try_a_request_names_the_token_backends(admin_client, jwt_settings):
+    from django.urls import reverse
+
+    from tests.test_policy_admin import TRY, explanation_fields
+
+    response = admin_client.get(reverse(TRY), {"method": "GET", "path": SCOPED, "scopes": "read"})
+    fields = explanation_fields(response)
+    assert fields["status"] == "403"
+    assert fields["token checked by"].startswith(
+        f"JWT access tokens (RFC 9068) from {jwt_settings.url}, keys {jwt_settings.url}/jwks"
+    )
