@@ -480,3 +480,16 @@ def test_admin_try_a_request_names_the_token_backends(admin_client, jwt_settings
     assert fields["token checked by"].startswith(
         f"JWT access tokens (RFC 9068) from {jwt_settings.url}, keys {jwt_settings.url}/jwks"
     )
+
+
+@pytest.mark.django_db
+def test_new_key_within_the_refetch_interval_and_the_leeway_is_retry_later(client, issuer):
+    """The default leeway: a key published (and used) within it of our last fetch cannot be
+    called unknown — the issuer's clock may be behind ours."""
+    issuer.control(jwks_down=False)
+    with override_settings(AUTHSTATUS=backend_settings(issuer, JWKS_MIN_REFRESH_SECONDS=60)):
+        assert get(client, ECHO, issuer.token()).status_code == 200
+        issuer.control(rotate=True)
+        response = get(client, ECHO, issuer.token())
+    assert response.status_code == 503
+    assert problem(response)["resolution"] == "retry_later"

@@ -146,7 +146,8 @@ class KeySet:
         """The keys that may have signed a token with ``kid`` and ``alg``.
 
         Raises :class:`Unreachable` when there are none and the set could not be fetched
-        (or never was). ``issued_at`` is the token's (not yet verified) ``iat``: when no key
+        (or never was). ``issued_at`` is the latest time the token may have been issued, on
+        this host's clock (its unverified ``iat`` plus the clock skew allowed): when no key
         matches and the set may not be refetched yet, a token issued after the last fetch may
         be signed with a key published since — it gets ``fresh=False`` (retry later)
         instead of being called unknown.
@@ -159,15 +160,25 @@ class KeySet:
         with self._lock:
             found = self._matching(kid, alg)
             stale = self._keys is not None and now - self._fetched_at >= self.max_age
+            fetched = False
             if (not found or stale) and self._may_fetch(now):
                 self._fetch(now)
+                fetched = not self._failed
                 found = self._matching(kid, alg)
             if found:
                 return KeyLookup(found, True, 0)
             wait = self._retry_after(now)
             if self._keys is None or self._failed:
                 raise Unreachable(f"no usable JWK Set (retry in {wait} s)")
-            fresh = issued_at is None or issued_at <= self._fetched_wall
+            # Unknown for sure when the set was fetched for this very token or after it was
+            # issued (an issuer publishes a key before signing with it), or when the kid is
+            # that of a key unfit for the algorithm.
+            fresh = (
+                fetched
+                or issued_at is None
+                or issued_at <= self._fetched_wall
+                or any(k.kid == kid for k in self._keys if kid is not None)
+            )
             return KeyLookup((), fresh, wait)
 
     def _retry_after(self, now: float) -> int:

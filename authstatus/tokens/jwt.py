@@ -263,7 +263,9 @@ class JWTBackend(TokenBackend):
         if kid is not None and not isinstance(kid, str):
             return _fail(Failure.MALFORMED_TOKEN)
         iat = claims.get("iat")
-        issued = float(iat) - self.leeway if is_number(iat) else None
+        # The latest the token may have been issued on our clock: iat is whole seconds, and
+        # the issuer's clock may be up to the leeway ahead of ours.
+        issued = float(iat) + self.leeway + 1 if is_number(iat) else None
         try:
             lookup = self.keys.find(kid, alg, issued)
         except Unreachable:
