@@ -9,16 +9,13 @@ import pytest
 
 from authstatus.tokens.jwks import KeySet
 from authstatus.tokens.remote import Unreachable
-from tests.issuer import Issuer, start_issuer
+from tests.issuer import Issuer, running
 
 
 @pytest.fixture(scope="module")
 def jwt_issuer() -> Iterator[Issuer]:
-    started = start_issuer()
-    try:
+    with running() as started:
         yield started
-    finally:
-        started.stop()
 
 
 class Clock:

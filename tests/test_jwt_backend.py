@@ -29,7 +29,7 @@ from authstatus.core.decision import Failure
 from authstatus.tokens.jwt import DESCRIPTIONS
 from tests.factories import UserFactory
 from tests.http import assert_refusal, bearer, challenges, problem
-from tests.issuer import Issuer, start_issuer
+from tests.issuer import Issuer, running
 
 AUDIENCE = "https://api.example"
 ECHO = "/t/drf/semantics/authstatus/"
@@ -38,11 +38,8 @@ SCOPED = "/t/drf/semantics/authstatus-scoped/"  # needs scope "write"
 
 @pytest.fixture(scope="module")
 def issuer() -> Iterator[Issuer]:
-    started = start_issuer()
-    try:
+    with running() as started:
         yield started
-    finally:
-        started.stop()
 
 
 def backend_settings(issuer: Issuer, **options: object) -> dict[str, object]:

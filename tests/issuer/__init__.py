@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,3 +72,13 @@ def start_issuer() -> Issuer:
             return Issuer(process, f"http://127.0.0.1:{int(line.split()[1])}")
     process.kill()
     raise RuntimeError("the JWT issuer did not start:\n" + "".join(seen))
+
+
+@contextmanager
+def running() -> Iterator[Issuer]:
+    """An issuer for the duration of the ``with`` block (for module-scoped fixtures)."""
+    started = start_issuer()
+    try:
+        yield started
+    finally:
+        started.stop()
