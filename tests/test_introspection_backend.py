@@ -181,3 +181,20 @@ def test_unreachable_introspection_fails_closed(client, server, options):
     # A concealed resource stays indistinguishable from a missing one.
     assert concealed.status_code == 404
     assert concealed.content == client.get("/api/no-such-thing/").content
+
+
+@pytest.mark.django_db
+def test_introspection_endpoint_from_the_issuer_metadata(client, server):
+    with override_settings(AUTHSTATUS=introspection(server, INTROSPECTION_ENDPOINT=None)):
+        assert get(client, ECHO, READ_TOKEN).status_code == 200
+        assert backend().endpoint == server.base + "/o/introspect/"
+
+
+@pytest.mark.django_db
+def test_metadata_naming_another_issuer_is_not_used(client, server):
+    # RFC 8414 §3.3: the document's issuer must be the one configured, exactly.
+    options = {"INTROSPECTION_ENDPOINT": None, "ISSUER": server.base + "/o/"}
+    with override_settings(AUTHSTATUS=introspection(server, **options)):
+        response = get(client, ECHO, READ_TOKEN)
+        again = get(client, ECHO, READ_TOKEN)
+    assert response.status_code == again.status_code == 503

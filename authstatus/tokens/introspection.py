@@ -48,7 +48,7 @@ from authstatus.authentication import Result
 from authstatus.core.decision import Credentials, Failure
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwt import accepts_audience, is_number
-from authstatus.tokens.remote import Unreachable, discover, post_form
+from authstatus.tokens.remote import Metadata, Unreachable, post_form
 from authstatus.tokens.users import TokenClaims, UserMapping
 
 if TYPE_CHECKING:
@@ -105,6 +105,9 @@ class IntrospectionBackend(TokenBackend):
         self.timeout = float(options.get("TIMEOUT", 3))
         self.retry_after = int(options.get("RETRY_AFTER", 5))
         self.users = UserMapping(options)
+        self._metadata = Metadata(
+            issuer, "introspection_endpoint", self.timeout, float(self.retry_after)
+        )
         self.calls = 0
         """Number of introspection requests sent — for tests and benchmarks."""
 
@@ -121,10 +124,7 @@ class IntrospectionBackend(TokenBackend):
 
     def _endpoint(self) -> str:
         if self.endpoint is None:
-            url = discover(self._issuer, self.timeout).get("introspection_endpoint")
-            if not isinstance(url, str):
-                raise Unreachable(f"{self._issuer}'s metadata has no introspection_endpoint")
-            self.endpoint = url
+            self.endpoint = self._metadata.get()
         return self.endpoint
 
     def _cache_get(self, key: str) -> Any:

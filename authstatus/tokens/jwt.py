@@ -65,7 +65,7 @@ from authstatus.core.decision import Credentials, Failure
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwks import ALGORITHM_KEYS, KeySet
 from authstatus.tokens.jwks import parse as _parse_keys
-from authstatus.tokens.remote import Unreachable, discover, get_json
+from authstatus.tokens.remote import Metadata, Unreachable, get_json
 from authstatus.tokens.users import TokenClaims, UserMapping
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ class JWTBackend(TokenBackend):
         self.leeway = float(options.get("LEEWAY", 30))
         self.timeout = float(options.get("TIMEOUT", 3))
         self.users = UserMapping(options)
+        self._metadata = Metadata(issuer, "jwks_uri", self.timeout, 0)
         self.keys = KeySet(
             self._jwks_uri,
             timeout=self.timeout,
@@ -202,11 +203,9 @@ class JWTBackend(TokenBackend):
         )
 
     def _jwks_uri(self) -> str:
+        # Only called by the key set, whose fetches are already rate-limited.
         if self.jwks_uri is None:
-            uri = discover(self._issuer, self.timeout).get("jwks_uri")
-            if not isinstance(uri, str):
-                raise Unreachable(f"{self._issuer}'s metadata has no jwks_uri")
-            self.jwks_uri = uri
+            self.jwks_uri = self._metadata.get()
         return self.jwks_uri
 
     def check(self, request: HttpRequest, token: str) -> Result | None:

@@ -8,13 +8,14 @@ object expected — is one exception, :class:`Unreachable`, so backends can fail
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus, urlsplit, urlunsplit
 
 import requests
 
-__all__ = ["Unreachable", "discover", "get_json", "metadata_urls", "post_form"]
+__all__ = ["Metadata", "Unreachable", "discover", "get_json", "metadata_urls", "post_form"]
 
 _local = threading.local()
 
@@ -75,14 +76,18 @@ def post_form(
 
 def metadata_urls(issuer: str) -> list[str]:
     """Where the issuer's metadata is, in the order to try: RFC 8414 §3.1 (the well-known
-    suffix inserted between host and path), then OpenID Connect Discovery 1.0 §4 (appended)."""
+    suffix inserted between host and path), OpenID Connect Discovery 1.0 §4 (appended), and
+    the appended RFC 8414 form some servers use instead (RFC 8414 §5)."""
     parts = urlsplit(issuer)
     path = parts.path.rstrip("/")
     rfc8414 = urlunsplit(
         (parts.scheme, parts.netloc, "/.well-known/oauth-authorization-server" + path, "", "")
     )
-    oidc = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    return [rfc8414, oidc]
+    base = issuer.rstrip("/")
+    urls = [rfc8414, base + "/.well-known/openid-configuration"]
+    if path:
+        urls.append(base + "/.well-known/oauth-authorization-server")
+    return urls
 
 
 def discover(issuer: str, timeout: float) -> dict[str, Any]:
@@ -100,3 +105,36 @@ def discover(issuer: str, timeout: float) -> dict[str, Any]:
             continue
         return document
     raise Unreachable("; ".join(failures))
+
+
+class Metadata:
+    """One member of an issuer's metadata, discovered once; after a failure, not asked
+    again for ``min_interval`` seconds (requests in between fail at once), so an issuer
+    whose metadata is down is not asked on every request."""
+
+    def __init__(self, issuer: str, member: str, timeout: float, min_interval: float) -> None:
+        self.issuer = issuer
+        self.member = member
+        self.timeout = timeout
+        self.min_interval = min_interval
+        self._value: str | None = None
+        self._failed_at: float | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        if self._value is not None:
+            return self._value
+        with self._lock:
+            now = time.monotonic()
+            if self._value is None:
+                if self._failed_at is not None and now - self._failed_at < self.min_interval:
+                    raise Unreachable(f"{self.issuer}'s metadata failed recently")
+                try:
+                    value = discover(self.issuer, self.timeout).get(self.member)
+                    if not isinstance(value, str):
+                        raise Unreachable(f"{self.issuer}'s metadata has no {self.member}")
+                except Unreachable:
+                    self._failed_at = now
+                    raise
+                self._value = value
+            return self._value
