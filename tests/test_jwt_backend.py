@@ -490,3 +490,15 @@ def test_new_key_within_the_refetch_interval_and_the_leeway_is_retry_later(clien
         response = get(client, ECHO, issuer.token())
     assert response.status_code == 503
     assert problem(response)["resolution"] == "retry_later"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("client_tokens", "status"), [(True, 200), (False, 401)])
+def test_client_credentials_tokens_beside_user_mapping(client, issuer, client_tokens, status):
+    # authlib's generator sets sub to the client id when no user is involved (RFC 9068 §2.2).
+    options = {"USER_FIELD": "username", "CLIENT_TOKENS": client_tokens}
+    with override_settings(AUTHSTATUS=backend_settings(issuer, **options)):
+        response = get(client, ECHO, issuer.token(client_id="reporting-job"))
+    assert response.status_code == status
+    if status == 200:
+        assert response.json() == {"user": ""}

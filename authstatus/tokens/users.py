@@ -4,7 +4,9 @@ A backend's ``USER`` options choose the rule:
 
 * ``USER_FIELD``: the token's ``USER_CLAIM`` (default ``sub``, RFC 9068 §2.2; DOT's
   introspection answers ``username``) is looked up in this field of the user model — one
-  query. No such user is ``UNKNOWN_USER``, an inactive one ``INACTIVE_USER``.
+  query. No such user is ``UNKNOWN_USER``, an inactive one ``INACTIVE_USER``. A token whose
+  claim equals its ``client_id`` is a client token (RFC 9068 §2.2: client credentials) and
+  has no user, unless ``CLIENT_TOKENS`` is ``False`` (then it is ``UNKNOWN_USER``).
 * ``USER_RESOLVER``: a dotted path to ``resolver(claims) -> user | None``; ``None`` is
   ``UNKNOWN_USER``. It may create users, or return ``AnonymousUser()`` for client tokens.
 * neither: no user. The request is authenticated as the client (``request.user`` is
@@ -62,6 +64,7 @@ class UserMapping:
             raise BackendConfigurationError("Set USER_FIELD or USER_RESOLVER, not both.")
         self._resolver_path: str | None = resolver
         self._resolver: Callable[[Mapping[str, Any]], Any] | None = None
+        self.client_tokens = bool(options.get("CLIENT_TOKENS", True))
         if resolver is not None and not isinstance(resolver, str) and not callable(resolver):
             raise BackendConfigurationError("USER_RESOLVER must be a dotted path or a callable.")
         if callable(resolver):
@@ -102,6 +105,10 @@ class UserMapping:
         """The user, ``AnonymousUser()`` for "no user", or ``None`` for no such user."""
         if self.field is not None:
             value = claims.get(self.claim)
+            if self.client_tokens and value is not None and value == claims.get("client_id"):
+                # RFC 9068 §2.2: without a resource owner (client credentials), sub is the
+                # client's identifier. The client itself is authenticated, as DOT does.
+                return AnonymousUser()
             if not isinstance(value, str) or not value or "\x00" in value:
                 return None
             model = get_user_model()
