@@ -112,7 +112,11 @@ class UserMapping:
             if not isinstance(value, str) or not value or "\x00" in value:
                 return None
             model = get_user_model()
-            return model._default_manager.filter(**{self.field: value}).first()
+            try:
+                return model._default_manager.get(**{self.field: value})
+            except (model.DoesNotExist, model.MultipleObjectsReturned):
+                # Several users with that value: the field cannot identify a token's user.
+                return None
         if self._resolver_path is not None or self._resolver is not None:
             return self.resolver()(claims)
         return AnonymousUser()
