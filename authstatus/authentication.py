@@ -206,15 +206,17 @@ class BasicAuthenticator(Authenticator):
 _PRECEDENCE = {
     CredentialState.MALFORMED: 0,
     CredentialState.INVALID: 1,
-    CredentialState.VALID: 2,
-    CredentialState.ABSENT: 3,
+    CredentialState.UNVERIFIABLE: 2,
+    CredentialState.VALID: 3,
+    CredentialState.ABSENT: 4,
 }
 
 
 def combine(results: Iterable[Result]) -> Result:
     """One result for the whole request, whatever the order of the authenticators.
 
-    A malformed request beats invalid credentials, which beat valid ones: a client that sent
+    A malformed request beats invalid credentials, which beat unverifiable ones (the issuer is
+    unreachable), which beat valid ones: a client that sent
     a bad token must hear about it even if a session cookie would have let it in. Among equals
     the first (in authenticator order) wins, as in DRF.
     """

@@ -36,6 +36,8 @@ __all__ = [
     "check_requirements",
     "check_routes",
     "check_settings",
+    "check_token_backends",
+    "check_token_backends_reachable",
 ]
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
@@ -87,6 +89,12 @@ class Codes:
     CONCEALED_WITH_DEBUG = "authstatus.W017"
     UNKNOWN_GROUP_OR_PERMISSION = "authstatus.E015"
     BAD_REQUIREMENT_IMPORT = "authstatus.E016"
+    BAD_TOKEN_BACKEND = "authstatus.E035"
+    JWKS_MISSING = "authstatus.E036"
+    BAD_ALGORITHMS = "authstatus.E037"
+    AUDIENCE_NOT_RESOURCE = "authstatus.E038"
+    BAD_INTROSPECTION = "authstatus.E039"
+    JWKS_UNUSABLE = "authstatus.W035"
 
 
 @register(Tags.security)
@@ -756,3 +764,72 @@ def check_policy_names(
                 )
             )
     return errors
+
+
+@register(Tags.security)
+def check_token_backends(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every ``TOKEN_BACKENDS`` entry builds (E035; a JWT backend without a JWKS E036, an
+    empty or unsafe algorithm list E037; an introspection backend without endpoint or
+    client E039) and agrees with this resource's identifier (E038)."""
+    from authstatus.tokens import BackendConfigurationError, build
+
+    raw = getattr(settings, SETTING_NAME, {})
+    if not isinstance(raw, Mapping):
+        return []  # authstatus.E001
+    entries = raw.get("TOKEN_BACKENDS", DEFAULTS["TOKEN_BACKENDS"])
+    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence) or not entries:
+        return [
+            Error(
+                "TOKEN_BACKENDS must be a non-empty list of backend dicts.",
+                id=Codes.BAD_TOKEN_BACKEND,
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for index, entry in enumerate(entries):
+        try:
+            backend = build(entry)
+        except BackendConfigurationError as exc:
+            errors.append(Error(f"TOKEN_BACKENDS[{index}]: {exc}", id=exc.code))
+            continue
+        except Exception as exc:
+            errors.append(
+                Error(f"TOKEN_BACKENDS[{index}] cannot be built: {exc}", id=Codes.BAD_TOKEN_BACKEND)
+            )
+            continue
+        errors.extend(
+            Error(f"TOKEN_BACKENDS[{index}]: {message}", id=code)
+            for code, message in backend.problems()
+        )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_token_backends_reachable(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``check --deploy`` only: each JWT backend's JWK Set can be fetched now and holds a key
+    for an allowed algorithm (W035). A network call, hence not on every ``check``."""
+    from authstatus.tokens import build
+    from authstatus.tokens.jwt import JWTBackend
+
+    raw = getattr(settings, SETTING_NAME, {})
+    entries = raw.get("TOKEN_BACKENDS", []) if isinstance(raw, Mapping) else []
+    warnings: list[CheckMessage] = []
+    for index, entry in enumerate(entries if isinstance(entries, list | tuple) else []):
+        try:
+            backend = build(entry)
+        except Exception:  # noqa: S112 - reported by check_token_backends
+            continue
+        if isinstance(backend, JWTBackend):
+            problem = backend.reachable_keys()
+            if problem is not None:
+                warnings.append(
+                    Warning(
+                        f"TOKEN_BACKENDS[{index}]: {problem}.",
+                        hint="Until it can, every JWT of this issuer is answered 503.",
+                        id=Codes.JWKS_UNUSABLE,
+                    )
+                )
+    return warnings

@@ -58,6 +58,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "BEARER_CACHE_SECONDS": 0,
     # Cache (alias in CACHES) of valid bearer tokens; a process-local one is fastest.
     "BEARER_CACHE_ALIAS": "default",
+    # Where bearer tokens are checked, in order (authstatus.tokens): dicts with a BACKEND
+    # path and that backend's options. The default: django-oauth-toolkit's database.
+    "TOKEN_BACKENDS": [{"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"}],
 }
 
 
@@ -146,6 +149,10 @@ class AppSettings:
     @property
     def BEARER_CACHE_ALIAS(self) -> str:
         return str(self.get("BEARER_CACHE_ALIAS"))
+
+    @property
+    def TOKEN_BACKENDS(self) -> Sequence[Mapping[str, Any]]:
+        return list(self.get("TOKEN_BACKENDS"))
 
 
 app_settings = AppSettings()

@@ -20,7 +20,7 @@ of ``ALLOWED_HOSTS``, else ``localhost``), so the explanation works whatever
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -28,6 +28,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 
+from authstatus import tokens
 from authstatus.authentication import Result, challenges_for
 from authstatus.conf import app_settings
 from authstatus.core.decision import BEARER, Credentials, Decision, decide
@@ -68,6 +69,8 @@ class Explanation:
     """The problem ``type`` slug of a refusal (``insufficient-scope``, …); ``allowed``."""
     resolution: str = ""
     notes: tuple[str, ...] = ()
+    token_backends: tuple[str, ...] = ()
+    """For a bearer token (``scopes`` given): how each ``TOKEN_BACKENDS`` entry checks it."""
 
     def lines(self) -> list[str]:
         """A plain-text rendering (the command prints these)."""
@@ -84,6 +87,7 @@ class Explanation:
                 out.append(f"decision:    {self.outcome} (resolution: {self.resolution})")
             out.append(f"status:      {self.status}")
         out += [f"{name}: {value}" for name, value in self.headers]
+        out += [f"token checked by: {backend}" for backend in self.token_backends]
         out += [f"note:        {note}" for note in self.notes]
         return out
 
@@ -128,8 +132,12 @@ def explain(
     ):
         return Explanation(method, path, _route(match), "exempt", "-", None, 0, ())
     if is_drf_view(view):
-        return _explain_drf(request, match, user, scopes, obj)
-    return _explain_plain(request, match, user, scopes)
+        explanation = _explain_drf(request, match, user, scopes, obj)
+    else:
+        explanation = _explain_plain(request, match, user, scopes)
+    if scopes is None:
+        return explanation
+    return replace(explanation, token_backends=tuple(b.describe() for b in tokens.backends()))
 
 
 def _explain_plain(

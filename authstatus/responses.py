@@ -71,6 +71,7 @@ def _titles() -> dict[Outcome, str]:
         Outcome.FORBIDDEN: _("Forbidden"),
         Outcome.INSUFFICIENT_SCOPE: _("Insufficient scope"),
         Outcome.NOT_FOUND: _("Not found"),
+        Outcome.UNAVAILABLE: _("Service unavailable"),
     }
 
 
@@ -123,6 +124,8 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
         )
     if decision.challenges and response.status_code == decision.status:
         response["WWW-Authenticate"] = format_challenges(decision.challenges)
+    if decision.retry_after is not None:
+        response["Retry-After"] = str(decision.retry_after)
     response["Cache-Control"] = "no-store"
     patch_vary_headers(response, VARY)
     return response

@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +39,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-concealment", action="store_true", help="skip benchmarks/bench_concealment.py"
     )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/")
+    parser.add_argument(
+        "--requests",
+        metavar="KEYS",
+        help="only section 1, only these comma-separated rows (e.g. "
+        "'allow_any,stock_oauth2,bearer,jwt,jwt_verify,introspection_hit,introspection_miss'); "
+        "prints the table, writes no report",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
 
@@ -69,11 +77,24 @@ def _run(args: argparse.Namespace, bench_dir: str, started: float) -> int:
     tokens = seed.prepare()
     stock, authstatus = build_handlers()
     client = Client({"stock": stock, "authstatus": authstatus})
-
-    print()
-    print(f"== 1. cost per request (in-process WSGI calls, median of {args.rounds} rounds) ==")
-    rows = bench_requests.run(tokens, client, args.rounds)
-    print(report.requests_table(rows))
+    external = _start_external(bench_dir)
+    try:
+        tokens = _external_tokens(tokens, external)
+        print()
+        print(f"== 1. cost per request (in-process WSGI calls, median of {args.rounds} rounds) ==")
+        # The table is relative to these two rows: always measured.
+        keys = (
+            frozenset({"plain", "allow_any", *args.requests.split(",")}) if args.requests else None
+        )
+        rows = bench_requests.run(tokens, client, args.rounds, keys)
+        print(report.requests_table(rows))
+    finally:
+        external.stop()
+    if keys is not None:
+        checked = report.token_backend_targets(rows, report.Targets())
+        for line in checked.lines:
+            print(line)
+        return 0 if checked.ok else 1
 
     print()
     print(f"== 2. policy resolution vs number of policies ({args.rounds} rounds) ==")
@@ -118,6 +139,30 @@ def _run(args: argparse.Namespace, bench_dir: str, started: float) -> int:
         print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
     print(f"total time {elapsed:.0f} s")
     return 0 if targets.ok else 1
+
+
+def _start_external(bench_dir: str) -> Any:
+    """The JWT issuer and the DOT introspection server (benchmarks/external.py)."""
+    from benchmarks import bench_requests, external
+
+    servers = external.start(Path(bench_dir))
+    bench_requests.configure_external(servers)
+    return servers
+
+
+def _external_tokens(tokens: Any, servers: Any) -> Any:
+    import dataclasses
+
+    from benchmarks.external import AUDIENCE, DOT_TOKEN
+
+    return dataclasses.replace(
+        tokens,
+        jwt=servers.issuer.token(scope="read write", aud=AUDIENCE, expires_in=86400),
+        jwt_user=servers.issuer.token(
+            sub="alice", scope="read write", aud=AUDIENCE, expires_in=86400
+        ),
+        introspected=DOT_TOKEN,
+    )
 
 
 def bench_throughput_workers() -> int:

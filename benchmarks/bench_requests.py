@@ -34,6 +34,69 @@ OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
+def configure_external(external: Any) -> None:
+    """Settings groups of the token backend rows, pointing at ``external``'s servers."""
+    OVERRIDES.update(
+        {
+            "jwt": {"TOKEN_BACKENDS": [external.jwt_backend()]},
+            "jwt-verify": {"TOKEN_BACKENDS": [external.jwt_backend(VERIFIED_CACHE_SIZE=0)]},
+            "jwt-user": {"TOKEN_BACKENDS": [external.jwt_backend(USER_FIELD="username")]},
+            "introspection-hit": {
+                "TOKEN_BACKENDS": [external.introspection_backend(CACHE_ALIAS="tokens")]
+            },
+            "introspection-miss": {
+                "TOKEN_BACKENDS": [
+                    external.introspection_backend(CACHE_SECONDS=0, INACTIVE_CACHE_SECONDS=0)
+                ]
+            },
+        }
+    )
+
+
+def token_backend_scenarios(t: Tokens) -> list[Scenario]:
+    """JWT and introspection rows (only when the external servers run)."""
+    if not t.jwt:
+        return []
+    a = "authstatus"
+    return [
+        Scenario(
+            "jwt",
+            "authstatus Bearer, JWT access token (RFC 9068), verified signature remembered",
+            Call(a, "/api/bearer/", t.jwt),
+            200,
+            group="jwt",
+        ),
+        Scenario(
+            "jwt_verify",
+            "authstatus Bearer, JWT access token, signature verified every time (RS256)",
+            Call(a, "/api/bearer/", t.jwt),
+            200,
+            group="jwt-verify",
+        ),
+        Scenario(
+            "jwt_user",
+            "authstatus Bearer, JWT access token, sub mapped to a user (USER_FIELD)",
+            Call(a, "/api/bearer/", t.jwt_user),
+            200,
+            group="jwt-user",
+        ),
+        Scenario(
+            "introspection_hit",
+            "authstatus Bearer, introspection (RFC 7662), cache hit (LocMem alias)",
+            Call(a, "/api/bearer/", t.introspected),
+            200,
+            group="introspection-hit",
+        ),
+        Scenario(
+            "introspection_miss",
+            "authstatus Bearer, introspection, cache miss (DOT runserver on loopback)",
+            Call(a, "/api/bearer/", t.introspected),
+            200,
+            group="introspection-miss",
+        ),
+    ]
+
+
 def scenarios(t: Tokens) -> list[Scenario]:
     s, a = "stock", "authstatus"
     return [
@@ -95,6 +158,7 @@ def scenarios(t: Tokens) -> list[Scenario]:
             200,
             group="cache-file",
         ),
+        *token_backend_scenarios(t),
         # Refusals.
         Scenario(
             "stock_401",
@@ -190,8 +254,10 @@ def _override(group: str) -> Callable[[], Any]:
     return context
 
 
-def run(tokens: Tokens, client: Client, rounds: int) -> list[Row]:
-    found = scenarios(tokens)
+def run(
+    tokens: Tokens, client: Client, rounds: int, keys: frozenset[str] | None = None
+) -> list[Row]:
+    found = [sc for sc in scenarios(tokens) if keys is None or sc.key in keys]
     cells = []
     counted: dict[str, tuple[int, list[str]]] = {}
     for sc in found:

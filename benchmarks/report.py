@@ -134,6 +134,23 @@ class Targets:
         self.lines.append(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
 
 
+def token_backend_targets(rows: Sequence[Row], t: Targets) -> Targets:
+    """The JWT rows against authstatus's database-token path (issue 13's target)."""
+    k = _by_key(rows)
+    if "bearer" not in k:
+        return t
+    for key in ("jwt", "jwt_verify"):
+        if key in k:
+            jwt = k[key]
+            t.check(
+                f"JWT access token ({key}): 0 queries, costs <= the database-token path",
+                f"{jwt.median_us:.1f} µs vs {k['bearer'].median_us:.1f} µs "
+                f"({jwt.median_us / k['bearer'].median_us:.2f}x); {jwt.queries} queries",
+                jwt.queries == 0 and jwt.median_us <= k["bearer"].median_us,
+            )
+    return t
+
+
 def targets(
     rows: Sequence[Row],
     sizes: Sequence[Size],
@@ -173,6 +190,7 @@ def targets(
         f"{k['bearer'].queries} query",
         ours_added <= stock_added * BEARER_MAX and k["bearer"].queries == 1,
     )
+    token_backend_targets(rows, t)
     cached = k["bearer_cached"]
     t.lines.append(
         f"info  token cache hit (LocMem): {cached.median_us:.1f} µs, {cached.queries} queries "
@@ -391,6 +409,15 @@ removed afterwards; the server listens on 127.0.0.1 only.
   `LocMemCache` alias and with the shared file-based cache: a hit costs no query, and with a
   shared cache it costs a cache read instead. See
   [`BEARER_CACHE_SECONDS`](reference/settings.md#bearer_cache_seconds) for what it trades.
+- **JWT** and **introspection** rows swap `TOKEN_BACKENDS`
+  ([Resource servers on many hosts](howto/many-hosts.md)). The JWT comes from a separate
+  issuer process (authlib's RFC 9068 generator); its keys are fetched before timing. "verified
+  signature remembered" is the default (each process remembers verified tokens);
+  "verified every time" sets `VERIFIED_CACHE_SIZE: 0`, the cost of a token seen for the first
+  time. The **JWT** target: no query and no more than the database-token row. Introspection
+  asks the demo project's DOT under `runserver` on loopback: a miss is one HTTP round trip,
+  dominated by DOT hashing the client secret (PBKDF2) on every introspection request; a hit
+  is a `LocMemCache` read.
 - Timing method: each request is a WSGI call into the Django handler that gunicorn would call
   (no network), with a fresh environ. Per cell, batches of about 20 ms; the garbage collector
   is collected before and disabled during a batch; cells are interleaved in a new random order

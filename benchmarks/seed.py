@@ -17,6 +17,10 @@ class Tokens:
     read_only: str  # scope "read" (lacks "admin" and "write")
     expired: str  # expired a minute ago
     unknown: str  # never issued
+    # Token backend rows (benchmarks/external.py); empty when those servers are not started.
+    jwt: str = ""  # RFC 9068, client token (no user), scope "read write"
+    jwt_user: str = ""  # the same with sub "alice" (USER_FIELD username)
+    introspected: str = ""  # an access token of the DOT process, asked by introspection
 
 
 def prepare() -> Tokens:

@@ -504,5 +504,12 @@ def test_every_code_is_exercised():
         Codes.SLASH_REDIRECT_REVEALS,
         Codes.CSRF_FAILURE_VIEW_MISSING,
         Codes.BAD_CONCEALED_CHALLENGE_PATHS,
+        # tests/test_token_backend_checks.py
+        Codes.BAD_TOKEN_BACKEND,
+        Codes.JWKS_MISSING,
+        Codes.BAD_ALGORITHMS,
+        Codes.AUDIENCE_NOT_RESOURCE,
+        Codes.BAD_INTROSPECTION,
+        Codes.JWKS_UNUSABLE,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

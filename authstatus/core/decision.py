@@ -9,19 +9,22 @@ The rules, in the order they apply:
 
 1. A malformed bearer request is answered ``400`` with ``Bearer error="invalid_request"``
    (RFC 6750 §3.1).
-2. Credentials that were sent but are not valid are answered ``401``; the challenge of the
+2. Credentials that were sent but cannot be checked now (the issuer's JWKS or introspection
+   endpoint is unreachable) are answered ``503`` with ``Retry-After`` and no challenge
+   (RFC 9110 §15.6.4): never allowed, and never a ``401`` telling a valid token it is bad.
+3. Credentials that were sent but are not valid are answered ``401``; the challenge of the
    scheme the client used carries the error (RFC 6750 §3.1 ``invalid_token``), every other
    accepted scheme is challenged without one (RFC 9110 §15.5.2). This applies even on
    anonymous-allowed resources: a client that sent a token must learn it is bad.
-3. A resource closed to everyone is answered ``403`` with no challenge: authentication cannot
+4. A resource closed to everyone is answered ``403`` with no challenge: authentication cannot
    help (RFC 9110 §15.5.4).
-4. No credentials on a resource that needs them: ``401`` with one challenge per accepted
+5. No credentials on a resource that needs them: ``401`` with one challenge per accepted
    scheme and no ``error`` parameter (RFC 6750 §3: "the resource server SHOULD NOT include an
    error code or other error information" when the request lacks authentication).
-5. Valid credentials lacking a group, permission or requirement: ``403`` with no challenge;
+6. Valid credentials lacking a group, permission or requirement: ``403`` with no challenge;
    lacking only OAuth scope: ``403`` with ``Bearer error="insufficient_scope", scope="…"``
    (RFC 6750 §3.1), because a token with more scope would help.
-6. Otherwise the request is allowed.
+7. Otherwise the request is allowed.
 
 A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
 be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
@@ -109,6 +112,8 @@ class CredentialState(enum.StrEnum):
     ABSENT = "absent"
     MALFORMED = "malformed"
     INVALID = "invalid"
+    UNVERIFIABLE = "unverifiable"
+    """Credentials that cannot be checked now (the issuer is unreachable): retry later."""
     VALID = "valid"
 
 
@@ -131,6 +136,26 @@ class Failure(enum.StrEnum):
     """Wrong user name or password."""
     REJECTED = "rejected"
     """A third-party authenticator refused the credentials without saying why."""
+    NOT_YET_VALID = "not_yet_valid"
+    """A JWT whose ``nbf`` (RFC 7519 §4.1.5) or ``iat`` lies in the future, past the leeway."""
+    BAD_SIGNATURE = "bad_signature"
+    """A JWT whose signature does not verify with the issuer's key (RFC 7515 §5.2)."""
+    UNKNOWN_KEY = "unknown_key"
+    """A JWT signed with a key (``kid``) the issuer's JWKS does not publish."""
+    WRONG_ISSUER = "wrong_issuer"
+    """A token from an issuer this resource does not trust (RFC 9068 §4 ``iss``)."""
+    WRONG_TOKEN_TYPE = "wrong_token_type"
+    """A JWT that is not an access token: ``typ`` is not ``at+jwt`` (RFC 9068 §4,
+    RFC 8725 §3.11)."""
+    DISALLOWED_ALGORITHM = "disallowed_algorithm"
+    """A JWT signed with an algorithm outside the allow-list, ``none`` or HMAC (RFC 8725 §3.1)."""
+    MALFORMED_TOKEN = "malformed_token"
+    """A JWT that cannot be decoded or lacks a claim RFC 9068 §2.2 requires."""
+    UNKNOWN_USER = "unknown_user"
+    """A token whose subject maps to no user of this site."""
+    ISSUER_UNAVAILABLE = "issuer_unavailable"
+    """The token could not be checked: the issuer's JWKS or introspection endpoint is
+    unreachable. Neither valid nor invalid: answered ``503`` (``UNVERIFIABLE`` credentials)."""
 
 
 class Outcome(enum.StrEnum):
@@ -144,6 +169,7 @@ class Outcome(enum.StrEnum):
     FORBIDDEN = "forbidden"
     INSUFFICIENT_SCOPE = "insufficient-scope"
     NOT_FOUND = "not-found"
+    UNAVAILABLE = "verification-unavailable"
 
 
 class Resolution(enum.StrEnum):
@@ -168,7 +194,8 @@ class Resolution(enum.StrEnum):
     NOT_FOUND = "not_found"
     """Nothing: the resource does not exist for this client."""
     RETRY_LATER = "retry_later"
-    """The server cannot decide now (no policies loaded): retry after ``Retry-After``."""
+    """The server cannot decide now (no policies loaded, the token's issuer unreachable):
+    retry after ``Retry-After``."""
 
 
 class Flow(enum.StrEnum):
@@ -213,6 +240,7 @@ class Credentials:
     failure: Failure | None = None
     scopes: frozenset[str] | None = None
     description: str = ""
+    retry_after: int | None = None
 
     def __post_init__(self) -> None:
         if self.state is CredentialState.ABSENT:
@@ -221,7 +249,11 @@ class Credentials:
             return
         if not self.scheme:
             raise ValueError(f"{self.state} credentials need a scheme")
-        failed = self.state in (CredentialState.MALFORMED, CredentialState.INVALID)
+        failed = self.state in (
+            CredentialState.MALFORMED,
+            CredentialState.INVALID,
+            CredentialState.UNVERIFIABLE,
+        )
         if failed != (self.failure is not None):
             raise ValueError(f"{self.state} credentials {'need' if failed else 'take no'} failure")
 
@@ -240,6 +272,18 @@ class Credentials:
     @classmethod
     def invalid(cls, scheme: str, failure: Failure, description: str = "") -> Credentials:
         return cls(CredentialState.INVALID, scheme, failure, description=description)
+
+    @classmethod
+    def unverifiable(cls, scheme: str, description: str = "", retry_after: int = 5) -> Credentials:
+        """Credentials that cannot be checked now; the decision is ``503`` with
+        ``Retry-After: retry_after`` (RFC 9110 §10.2.3, §15.6.4)."""
+        return cls(
+            CredentialState.UNVERIFIABLE,
+            scheme,
+            Failure.ISSUER_UNAVAILABLE,
+            description=description,
+            retry_after=retry_after,
+        )
 
     @classmethod
     def malformed(cls, scheme: str, description: str = "") -> Credentials:
@@ -325,6 +369,8 @@ class Decision:
     required_scopes: frozenset[str] = frozenset()
     description: str = ""
     policy: Policy = field(default_factory=Policy)
+    retry_after: int | None = None
+    """Seconds for ``Retry-After`` (RFC 9110 §10.2.3) on a ``503``; ``None`` otherwise."""
 
     @property
     def allowed(self) -> bool:
@@ -345,6 +391,7 @@ _DESCRIPTIONS = {
     Outcome.FORBIDDEN: "You do not have permission to perform this action.",
     Outcome.INSUFFICIENT_SCOPE: "The access token does not carry the scope this request needs.",
     Outcome.NOT_FOUND: "Not found.",
+    Outcome.UNAVAILABLE: "The access token cannot be checked now. Try again later.",
 }
 
 
@@ -389,6 +436,9 @@ def decide(
             _refusal_challenges(challenges, policy, resolution, credentials, "invalid_token"),
             credentials,
         )
+    if credentials.state is CredentialState.UNVERIFIABLE:
+        # Neither valid nor invalid: a 401 would tell a valid client its token is bad.
+        return _deny(policy, Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, (), credentials)
     if policy.access is Access.NOBODY:
         return _deny(policy, Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, (), credentials)
     if credentials.state is CredentialState.ABSENT:
@@ -556,6 +606,7 @@ def _deny(
         required_scopes=policy.required_scopes if outcome is not Outcome.CLOSED else frozenset(),
         description=credentials.description or _DESCRIPTIONS[outcome],
         policy=policy,
+        retry_after=credentials.retry_after if outcome is Outcome.UNAVAILABLE else None,
     )
 
 

@@ -1,21 +1,20 @@
-"""Bearer tokens issued by django-oauth-toolkit (RFC 6750), reported with their failure reason.
+"""Bearer tokens (RFC 6750), reported with their failure reason.
 
 Unlike DOT's ``OAuth2Authentication``, which turns every bad token into an anonymous request,
 :class:`BearerAuthenticator` says what was wrong: the request was malformed (RFC 6750 §3.1
-``invalid_request``), the token is unknown or revoked, expired, restricted to another resource
-(RFC 8707), or belongs to an inactive user or an unusable application. It costs exactly one
-database query when a token is presented (the token with its user and application) and none
-otherwise. Scopes are not checked here: the decision compares them with the policy.
+``invalid_request``), or the token did not check out — and why. It finds the token in the
+request; the ``TOKEN_BACKENDS`` (:mod:`authstatus.tokens`) check it: by default
+django-oauth-toolkit's database (:class:`~.backends.DatabaseBackend`, exactly one query when a
+token is presented, none otherwise), or JWT access tokens (RFC 9068) and introspection
+(RFC 7662) of other authorization servers. Scopes are not checked here: the decision compares
+them with the policy.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser
-from oauth2_provider.models import get_access_token_model
-
+from authstatus import tokens
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
     Authenticator,
@@ -23,10 +22,9 @@ from authstatus.authentication import (
     authorization_header,
 )
 from authstatus.conf import app_settings
-from authstatus.contrib.oauth2_provider import tokencache, tokenloader
 from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
 from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
-from authstatus.core.decision import Credentials, Failure
+from authstatus.core.decision import Credentials
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -36,10 +34,6 @@ __all__ = ["BearerAuthenticator"]
 SCHEME = "Bearer"
 PARAMETER = "access_token"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-
-INVALID = "The access token is invalid."
-EXPIRED = "The access token expired."
-WRONG_AUDIENCE = "The access token is not valid for this resource."
 
 
 class BearerAuthenticator(Authenticator):
@@ -82,7 +76,7 @@ class BearerAuthenticator(Authenticator):
             return found
         if found is None:
             return Result.absent()
-        return self._check(request, found)
+        return tokens.check(request, found)
 
     def _token(self, request: HttpRequest) -> str | Result | None:
         """The token string, ``None`` when absent, or a ``MALFORMED`` result."""
@@ -117,49 +111,6 @@ class BearerAuthenticator(Authenticator):
             return []
         return request.POST.getlist(PARAMETER)
 
-    def _check(self, request: HttpRequest, token: str) -> Result:
-        """The token's result: one query (:mod:`.tokenloader`), or none on a hit of the
-        optional cache of valid tokens (:mod:`.tokencache`, ``BEARER_CACHE_SECONDS``).
-
-        The checks, and their order, are those of DOT's ``validate_bearer_token`` plus the
-        user's ``is_active``: unknown (or revoked: DOT deletes the row), expired, inactive
-        user, unusable application, RFC 8707 audience. A cached token passes every check
-        but the first again, its expiry included.
-        """
-        checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
-        caching = tokencache.enabled()
-        access_token: Any = tokencache.lookup(checksum, token) if caching else None
-        cached = access_token is not None
-        if not cached:
-            access_token = tokenloader.load(get_access_token_model(), checksum)
-            if access_token is None:
-                return _invalid(Failure.UNKNOWN_TOKEN, INVALID)
-        if access_token.is_expired():
-            return _invalid(Failure.EXPIRED_TOKEN, EXPIRED)
-        user = access_token.user
-        if user is not None and not user.is_active:
-            return _invalid(Failure.INACTIVE_USER, INVALID)
-        application = access_token.application
-        if application is not None and not application.is_usable(request):
-            return _invalid(Failure.REJECTED, INVALID)
-        if access_token.resource and not access_token.allows_audience(
-            request.build_absolute_uri(request.path)
-        ):
-            return _invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE)
-        if caching and not cached:
-            tokencache.store(checksum, access_token)
-        # Client-credentials tokens have no user: the request is authenticated as the client.
-        principal = user if user is not None else AnonymousUser()
-        return Result(
-            Credentials.valid(SCHEME, access_token.scope.split()),
-            user=principal,
-            auth=access_token,
-        )
-
 
 def _malformed(description: str) -> Result:
     return Result(Credentials.malformed(SCHEME, description))
-
-
-def _invalid(failure: Failure, description: str) -> Result:
-    return Result(Credentials.invalid(SCHEME, failure, description))

@@ -30,7 +30,9 @@ from django.http import JsonResponse
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import OAuthProtectedResourceMetadataView
 
+from authstatus import tokens
 from authstatus.conf import app_settings
+from authstatus.contrib.oauth2_provider.backends import DatabaseBackend
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -50,6 +52,20 @@ class ResourceMetadataView(OAuthProtectedResourceMetadataView):  # type: ignore[
         """``BEARER_METHODS``, in RFC 6750's order (RFC 9728 §2 ``bearer_methods_supported``)."""
         methods = app_settings.BEARER_METHODS
         return [m for m in BEARER_METHOD_ORDER if m in methods]
+
+    def get_authorization_servers(self, request: HttpRequest) -> list[str]:
+        """RFC 9728 §2 ``authorization_servers``: DOT's list (this site's issuer, or
+        ``OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS`` verbatim) when its database is a
+        token backend, followed by the issuers of the other ``TOKEN_BACKENDS`` — every
+        authorization server whose tokens this resource accepts."""
+        if oauth2_settings.OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS:
+            return list(oauth2_settings.OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS)
+        configured = tokens.backends()
+        out: list[str] = []
+        if any(isinstance(b, DatabaseBackend) for b in configured):
+            out.extend(super().get_authorization_servers(request))
+        out.extend(i for i in tokens.issuers() if i not in out)
+        return out
 
     def get_resource(self, request: HttpRequest) -> str:
         """``OAUTH2_PROTECTED_RESOURCE_IDENTIFIER`` when set (DOT's rule); otherwise the URL the

@@ -81,7 +81,9 @@ class AuthStatusAuthentication(drf_authentication.BaseAuthentication):
 
 
 class BearerAuthentication(AuthStatusAuthentication):
-    """django-oauth-toolkit access tokens (RFC 6750); one query when a token is sent."""
+    """Bearer tokens (RFC 6750), checked by ``TOKEN_BACKENDS``: django-oauth-toolkit's
+    database by default (one query when a token is sent), JWT access tokens or
+    introspection of other authorization servers (:mod:`authstatus.tokens`)."""
 
     authenticator_class = BearerAuthenticator
 

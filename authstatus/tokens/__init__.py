@@ -1,0 +1,159 @@
+"""Bearer token backends: where an access token is checked, configured in one place.
+
+``AUTHSTATUS["TOKEN_BACKENDS"]`` lists the backends, in the order they are asked, as dicts
+with a ``BACKEND`` dotted path and that backend's options (like Django's ``CACHES``)::
+
+    "TOKEN_BACKENDS": [
+        {"BACKEND": "authstatus.tokens.jwt.JWTBackend", "ISSUER": "https://as.example"},
+        {"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"},
+    ]
+
+The default is django-oauth-toolkit's database alone (one query per token), which is what
+authstatus always did. :class:`~authstatus.contrib.oauth2_provider.BearerAuthenticator`
+parses the request (RFC 6750 §2, §3.1: where the token is and whether the request is well
+formed) and hands the token to :func:`check`, so every backend gets the same
+``invalid_request`` handling, challenges, scopes and decisions.
+
+The contract of a backend (:class:`TokenBackend`):
+
+* :meth:`~TokenBackend.check` returns a :class:`~authstatus.authentication.Result` for a token
+  it is responsible for, or ``None`` when the token is not of its kind (a JWT backend and an
+  opaque string), so the next backend is asked. It never raises for anything the client sent.
+* A result of ``UNKNOWN_TOKEN`` or ``WRONG_ISSUER`` is *provisional*: a later backend may know
+  the token (several issuers, or a JWT issuer beside DOT's database). The first provisional
+  result is the answer when no later backend gives a definitive one.
+* A token that cannot be checked now (the issuer is unreachable) is ``UNVERIFIABLE``
+  credentials: answered ``503`` with ``Retry-After``, never allowed and never ``401``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.utils.module_loading import import_string
+
+from authstatus.authentication import Result
+from authstatus.conf import app_settings, on_reload
+from authstatus.core.decision import Credentials, Failure
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+__all__ = [
+    "DATABASE_BACKEND",
+    "SCHEME",
+    "BackendConfigurationError",
+    "TokenBackend",
+    "backends",
+    "check",
+    "invalid",
+]
+
+SCHEME = "Bearer"
+DATABASE_BACKEND = "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"
+INVALID = "The access token is invalid."
+
+_PROVISIONAL = frozenset({Failure.UNKNOWN_TOKEN, Failure.WRONG_ISSUER})
+
+
+class BackendConfigurationError(ValueError):
+    """A ``TOKEN_BACKENDS`` entry that cannot work; system checks report it."""
+
+    def __init__(self, message: str, code: str = "authstatus.E035") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TokenBackend:
+    """Base class of token backends. Subclasses implement :meth:`check`.
+
+    ``options`` are the entry's keys other than ``BACKEND``. A subclass validates them in its
+    ``__init__`` and raises :class:`BackendConfigurationError` for a value it cannot work
+    with; :meth:`problems` returns the softer findings (warnings) for the system checks.
+    """
+
+    #: What ``authstatus_explain --scopes`` and the admin say the token is checked against.
+    label = "bearer token backend"
+
+    def __init__(self, options: Mapping[str, Any]) -> None:
+        self.options = dict(options)
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer identifier (RFC 8414 §2 ``issuer``) whose tokens this backend checks,
+        for ``authorization_servers`` of the RFC 9728 document; ``None`` for this site."""
+        return None
+
+    def check(self, request: HttpRequest, token: str) -> Result | None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line for people: which tokens this backend accepts and how it checks them."""
+        return self.label
+
+    def problems(self) -> list[tuple[str, str]]:
+        """``(check id, message)`` pairs for configuration the system checks should report."""
+        return []
+
+
+_lock = threading.Lock()
+_backends: list[TokenBackend] = []
+
+
+def build(entry: Any) -> TokenBackend:
+    """The backend one ``TOKEN_BACKENDS`` entry describes; :class:`BackendConfigurationError`
+    when it cannot be built."""
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("BACKEND"), str):
+        raise BackendConfigurationError("Each TOKEN_BACKENDS entry is a dict with a BACKEND path.")
+    try:
+        cls = import_string(entry["BACKEND"])
+    except ImportError as exc:
+        raise BackendConfigurationError(f"Cannot import {entry['BACKEND']}: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, TokenBackend)):
+        raise BackendConfigurationError(f"{entry['BACKEND']} is not a TokenBackend subclass.")
+    return cls({k: v for k, v in entry.items() if k != "BACKEND"})
+
+
+def backends() -> list[TokenBackend]:
+    """The configured backends, built once per settings (so their key and result caches
+    live as long as the process and its settings)."""
+    if not _backends:
+        with _lock:
+            if not _backends:
+                _backends.extend(build(entry) for entry in app_settings.TOKEN_BACKENDS)
+    return _backends
+
+
+on_reload(_backends.clear)
+
+
+def check(
+    request: HttpRequest, token: str, configured: Sequence[TokenBackend] | None = None
+) -> Result:
+    """The result for ``token``: the first definitive answer of the backends, in order (see
+    the module docstring); ``UNKNOWN_TOKEN`` when no backend takes it."""
+    provisional: Result | None = None
+    for backend in backends() if configured is None else configured:
+        result = backend.check(request, token)
+        if result is None:
+            continue
+        if result.credentials.failure not in _PROVISIONAL:
+            return result
+        if provisional is None:
+            provisional = result
+    return provisional if provisional is not None else invalid(Failure.UNKNOWN_TOKEN, INVALID)
+
+
+def invalid(failure: Failure, description: str) -> Result:
+    return Result(Credentials.invalid(SCHEME, failure, description))
+
+
+def issuers() -> list[str]:
+    """The issuers of the configured backends, in order, without repeats."""
+    out: list[str] = []
+    for backend in backends():
+        if backend.issuer is not None and backend.issuer not in out:
+            out.append(backend.issuer)
+    return out
