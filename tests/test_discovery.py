@@ -353,6 +353,53 @@ def test_expired_token_refresh_first(client, flows_on, expired_token):
     )
 
 
+@pytest.fixture
+def client_token():
+    """An application's own token (client credentials grant, RFC 6749 §4.4): no user."""
+    from oauth2_provider.models import Application
+
+    from tests.factories import ApplicationFactory
+
+    app = ApplicationFactory(authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS)
+    return AccessTokenFactory(user=None, application=app, scope="read")
+
+
+@pytest.mark.parametrize("flows", [True, False], ids=["OAuth2-challenge", "Bearer-only"])
+def test_expired_client_credentials_token_is_not_told_to_refresh(client, client_token, flows):
+    """RFC 6749 §4.4.3 issues no refresh token for the client credentials grant, and there is
+    no user to ask: the client requests a new token with its own credentials."""
+    from django.utils import timezone
+
+    client_token.expires = timezone.now()
+    client_token.save()
+    bearer_challenge = bearer(("error", "invalid_token"), ("error_description", EXPIRED_TOKEN))
+    with _authstatus(OAUTH2_CHALLENGE=flows):
+        response = client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth(client_token.token))
+    assert_refusal(
+        response,
+        401,
+        "invalid-credentials",
+        "client_credentials",
+        challenge=(bearer_challenge, oauth2("client_credentials"), COOKIE, BASIC)
+        if flows
+        else (bearer_challenge, COOKIE, BASIC),
+        detail=EXPIRED_TOKEN,
+    )
+
+
+def test_client_credentials_token_lacking_scope_runs_that_grant_again(
+    client, flows_on, client_token
+):
+    response = client.post(
+        "/api/notes/", {"text": "x"}, HTTP_AUTHORIZATION=bearer_auth(client_token.token)
+    )
+    assert response.status_code == 403
+    assert challenges(response) == (
+        bearer(("scope", "write"), ("error", "insufficient_scope")),
+        oauth2("client_credentials", scope="write"),
+    )
+
+
 def test_invalid_token_authorization_code(client, flows_on):
     response = client.get("/api/public/", HTTP_AUTHORIZATION="Bearer no-such-token")
     assert challenges(response) == (

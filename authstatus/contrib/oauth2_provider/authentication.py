@@ -14,7 +14,8 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import AbstractApplication, get_access_token_model
+from oauth2_provider.settings import oauth2_settings
 
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
@@ -26,7 +27,7 @@ from authstatus.conf import app_settings
 from authstatus.contrib.oauth2_provider import tokencache, tokenloader
 from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
 from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
-from authstatus.core.decision import Credentials, Failure
+from authstatus.core.decision import CLIENT_CREDENTIALS_GRANT, Credentials, Failure
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -40,6 +41,7 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
 WRONG_AUDIENCE = "The access token is not valid for this resource."
+REGISTRATION_TOKEN = "A registration access token is not an access token for this resource."
 
 
 class BearerAuthenticator(Authenticator):
@@ -124,7 +126,12 @@ class BearerAuthenticator(Authenticator):
         The checks, and their order, are those of DOT's ``validate_bearer_token`` plus the
         user's ``is_active``: unknown (or revoked: DOT deletes the row), expired, inactive
         user, unusable application, RFC 8707 audience. A cached token passes every check
-        but the first again, its expiry included.
+        but the first again, its expiry included. A registration access token (RFC 7591
+        §3.2.1: DOT stores it as an access token with ``DCR_REGISTRATION_SCOPE``) is refused
+        too: it manages a client registration and grants nothing here.
+
+        Every token that was found reports its grant (:func:`_grant_type`), so that a client
+        credentials token is told to run that grant again rather than to refresh.
         """
         checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
         caching = tokencache.enabled()
@@ -134,24 +141,28 @@ class BearerAuthenticator(Authenticator):
             access_token = tokenloader.load(get_access_token_model(), checksum)
             if access_token is None:
                 return _invalid(Failure.UNKNOWN_TOKEN, INVALID)
+        grant = _grant_type(access_token)
         if access_token.is_expired():
-            return _invalid(Failure.EXPIRED_TOKEN, EXPIRED)
+            return _invalid(Failure.EXPIRED_TOKEN, EXPIRED, grant)
         user = access_token.user
         if user is not None and not user.is_active:
-            return _invalid(Failure.INACTIVE_USER, INVALID)
+            return _invalid(Failure.INACTIVE_USER, INVALID, grant)
         application = access_token.application
         if application is not None and not application.is_usable(request):
-            return _invalid(Failure.REJECTED, INVALID)
+            return _invalid(Failure.REJECTED, INVALID, grant)
+        scopes = access_token.scope.split()
+        if oauth2_settings.DCR_REGISTRATION_SCOPE in scopes:
+            return _invalid(Failure.WRONG_AUDIENCE, REGISTRATION_TOKEN, grant)
         if access_token.resource and not access_token.allows_audience(
             request.build_absolute_uri(request.path)
         ):
-            return _invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE)
+            return _invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE, grant)
         if caching and not cached:
             tokencache.store(checksum, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
         return Result(
-            Credentials.valid(SCHEME, access_token.scope.split()),
+            Credentials.valid(SCHEME, scopes, grant),
             user=principal,
             auth=access_token,
         )
@@ -161,5 +172,19 @@ def _malformed(description: str) -> Result:
     return Result(Credentials.malformed(SCHEME, description))
 
 
-def _invalid(failure: Failure, description: str) -> Result:
-    return Result(Credentials.invalid(SCHEME, failure, description))
+def _invalid(failure: Failure, description: str, grant: str | None = None) -> Result:
+    return Result(Credentials.invalid(SCHEME, failure, description, grant))
+
+
+def _grant_type(access_token: Any) -> str | None:
+    """``client_credentials`` for a token issued to a client by RFC 6749 §4.4 — no user, and
+    an application registered for that grant (DOT keeps no grant on the token itself) —
+    else ``None``: the other grants all act for a user, and need not be told apart."""
+    application = access_token.application
+    if (
+        access_token.user_id is None
+        and application is not None
+        and application.authorization_grant_type == AbstractApplication.GRANT_CLIENT_CREDENTIALS
+    ):
+        return CLIENT_CREDENTIALS_GRANT
+    return None
