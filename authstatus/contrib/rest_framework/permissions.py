@@ -11,7 +11,7 @@ from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentic
 from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
 from authstatus.core.decision import Access
 from authstatus.decorators import view_policy
-from authstatus.enforcement import UserPrincipal
+from authstatus.enforcement import UserPrincipal, preflight_policy
 from authstatus.policies import resolve
 
 if TYPE_CHECKING:
@@ -59,8 +59,9 @@ class PolicyPermission(BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
         django_request = request._request
-        policy = resolve(
-            django_request.method or "GET", django_request.path_info, view_policy(view)
+        policy = preflight_policy(
+            django_request,
+            resolve(django_request.method or "GET", django_request.path_info, view_policy(view)),
         )
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)

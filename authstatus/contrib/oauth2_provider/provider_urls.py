@@ -1,0 +1,32 @@
+"""django-oauth-toolkit's URLs with authstatus's registration view, as one include::
+
+    path("o/", include("authstatus.contrib.oauth2_provider.provider_urls")),
+
+Every route of ``oauth2_provider.urls``, under the same names and the ``oauth2_provider``
+namespace, except that ``dcr-register`` (RFC 7591 ``POST register/``) is
+:class:`~authstatus.contrib.oauth2_provider.registration.RegistrationView`: DOT's view, with
+RFC 7591 §3.2.2 errors for metadata the registration permission refuses and the response
+members DOT leaves out. Everything else — DOT's settings, ``DCR_ENABLED``, the RFC 7592
+management routes — is unchanged.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, URLResolver, path
+from oauth2_provider import urls as dot_urls
+
+from authstatus.contrib.oauth2_provider.registration import RegistrationView
+
+app_name = dot_urls.app_name
+
+REGISTER = "dcr-register"
+
+
+def _replaced(pattern: URLPattern | URLResolver) -> URLPattern | URLResolver:
+    if isinstance(pattern, URLPattern) and pattern.name == REGISTER:
+        replaced: URLPattern = path(str(pattern.pattern), RegistrationView.as_view(), name=REGISTER)
+        return replaced
+    return pattern
+
+
+urlpatterns = [_replaced(p) for p in dot_urls.urlpatterns]
