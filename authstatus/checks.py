@@ -489,7 +489,8 @@ def check_discovery(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
     """The RFC 9728 document's authorization server has its RFC 8414 metadata where clients
     look for it: the root, path-inserted URL of RFC 8414 §3.1.
 
-    The document is authstatus's (``authstatus.urls``) or DOT's own. Checked when it names this server's own django-oauth-toolkit (neither
+    The document is authstatus's (``authstatus.urls``) or DOT's own. Checked when it names
+    this server's own django-oauth-toolkit (neither
     ``OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS`` nor ``OIDC_ISS_ENDPOINT`` is set),
     whose issuer is the base of DOT's metadata route (``https://host/o`` for DOT at ``/o/``):
     the URL clients build from it must resolve to an RFC 8414 view.
