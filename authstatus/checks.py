@@ -29,6 +29,7 @@ __all__ = [
     "check_drf",
     "check_middleware",
     "check_oauth2_challenge",
+    "check_registration",
     "check_settings",
 ]
 
@@ -76,6 +77,7 @@ class Codes:
     LONG_BEARER_CACHE = "authstatus.W012"
     SERVER_METADATA_UNREACHABLE = "authstatus.W030"
     WWW_AUTHENTICATE_NOT_EXPOSED = "authstatus.W031"
+    REGISTRATION_VIEWS_UNGUARDED = "authstatus.W032"
 
 
 @register(Tags.security)
@@ -567,5 +569,54 @@ def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
             hint="Browser clients cannot read the challenges of a 401 or 403 (RFC 6750 §3, "
             "RFC 9728 resource_metadata): add 'WWW-Authenticate' to CORS_EXPOSE_HEADERS.",
             id=Codes.WWW_AUTHENTICATE_NOT_EXPOSED,
+        )
+    ]
+
+
+REGISTRATION_VIEWS = {
+    "oauth2_provider:dcr-register": "RegistrationView",
+    "oauth2_provider:dcr-register-management": "RegistrationManagementView",
+}
+
+
+@register(Tags.security, Tags.urls)
+def check_registration(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """With ``LoopbackRegistrationPermission`` and ``DCR_ENABLED``, the registration routes are
+    authstatus's views: DOT's own RFC 7592 update asks no permission, so a registration access
+    token would rewrite an anonymous loopback client into anything."""
+    from django.apps import apps
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    if not apps.is_installed("oauth2_provider"):
+        return []
+    from oauth2_provider.settings import oauth2_settings
+
+    from authstatus.contrib.oauth2_provider import registration
+
+    if not oauth2_settings.DCR_ENABLED or not registration.anonymous_rules_apply():
+        return []
+    unguarded = []
+    for name, view_name in REGISTRATION_VIEWS.items():
+        try:
+            args = ["client-id"] if name.endswith("management") else []
+            view_class = getattr(resolve(reverse(name, args=args)).func, "view_class", None)
+        except (NoReverseMatch, Resolver404):
+            continue
+        expected = getattr(registration, view_name)
+        if not (isinstance(view_class, type) and issubclass(view_class, expected)):
+            unguarded.append(name)
+    if not unguarded:
+        return []
+    return [
+        Warning(
+            f"LoopbackRegistrationPermission is set but {', '.join(unguarded)} is "
+            "django-oauth-toolkit's own view.",
+            hint="DOT's RFC 7592 update asks no permission (a registration access token could "
+            "turn an anonymous loopback client into a client credentials client) and its "
+            "refusals are 401 access_denied. Include authstatus's version of DOT's URLs: "
+            "path('o/', include('authstatus.contrib.oauth2_provider.provider_urls')).",
+            id=Codes.REGISTRATION_VIEWS_UNGUARDED,
         )
     ]

@@ -16,6 +16,7 @@ from authstatus.checks import (
     check_drf,
     check_middleware,
     check_oauth2_challenge,
+    check_registration,
     check_settings,
 )
 
@@ -334,6 +335,38 @@ def test_another_authorization_server_is_not_checked(setting):
         assert check_discovery() == []
 
 
+def test_demo_registration_views_are_authstatus_views():
+    assert check_registration() == []
+
+
+@override_settings(ROOT_URLCONF="tests.urls_no_metadata")
+def test_loopback_permission_with_dot_own_registration_views_warns():
+    messages = check_registration()
+    assert _ids(messages) == [Codes.REGISTRATION_VIEWS_UNGUARDED]
+    assert "oauth2_provider:dcr-register, oauth2_provider:dcr-register-management" in (
+        messages[0].msg
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"DCR_ENABLED": False},
+        {
+            "DCR_REGISTRATION_PERMISSION_CLASSES": (
+                "oauth2_provider.dcr.IsAuthenticatedDCRPermission",
+            )
+        },
+    ],
+)
+def test_no_registration_warning_without_the_loopback_permission_in_force(changes):
+    with override_settings(
+        ROOT_URLCONF="tests.urls_no_metadata",
+        OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, **changes},
+    ):
+        assert check_registration() == []
+
+
 def test_demo_exposes_www_authenticate():
     assert check_cors() == []
 
@@ -565,5 +598,6 @@ def test_every_code_is_exercised():
         Codes.BAD_CONCEALED_CHALLENGE_PATHS,
         Codes.SERVER_METADATA_UNREACHABLE,
         Codes.WWW_AUTHENTICATE_NOT_EXPOSED,
+        Codes.REGISTRATION_VIEWS_UNGUARDED,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -214,3 +214,66 @@ def test_redirect_uri_rule(scheme, host, port, rest):
     loopback = host in ("127.0.0.1", "127.1.2.3", "[::1]")
     allowed = scheme == "https" or (scheme == "http" and loopback)
     assert (redirect_uri_problem(uri) is None) is allowed, uri
+
+
+# --- RFC 7592 updates ----------------------------------------------------------------------
+
+
+def _registered(client, **metadata):
+    response = register(client, {"redirect_uris": LOOPBACK, **metadata})
+    assert response.status_code == 201, response.content
+    body = json.loads(response.content)
+    return body, {"HTTP_AUTHORIZATION": f"Bearer {body['registration_access_token']}"}
+
+
+def _update(client, body, auth, metadata):
+    return client.put(
+        body["registration_client_uri"],
+        json.dumps(metadata),
+        content_type="application/json",
+        **auth,
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        (
+            {"redirect_uris": LOOPBACK, "grant_types": ["client_credentials"]},
+            "invalid_client_metadata",
+        ),
+        ({"redirect_uris": ["http://app.example/cb"]}, "invalid_redirect_uri"),
+    ],
+)
+def test_an_anonymous_client_cannot_be_updated_out_of_the_rules(client, metadata, error):
+    """DOT's RFC 7592 update asks no permission: the registration access token would turn a
+    loopback client into a client credentials client, i.e. a token for anyone."""
+    body, auth = _registered(client)
+    rfc7591_error(_update(client, body, auth, metadata), error)
+    app = Application.objects.get(client_id=body["client_id"])
+    assert app.authorization_grant_type == Application.GRANT_AUTHORIZATION_CODE
+    assert app.redirect_uris == LOOPBACK[0]
+
+
+def test_an_anonymous_client_may_be_updated_within_the_rules(client):
+    body, auth = _registered(client)
+    response = _update(client, body, auth, {"redirect_uris": ["http://[::1]:9000/cb"]})
+    assert response.status_code == 200, response.content
+    assert Application.objects.get(client_id=body["client_id"]).redirect_uris == (
+        "http://[::1]:9000/cb"
+    )
+
+
+def test_an_update_without_the_token_is_dots_401(client):
+    body, _ = _registered(client)
+    response = _update(client, body, {"HTTP_AUTHORIZATION": "Bearer nope"}, {"redirect_uris": []})
+    assert response.status_code == 401
+    assert json.loads(response.content)["error"] == "invalid_token"
+
+
+def test_a_client_registered_by_a_user_is_updated_as_dot_decides(client):
+    client.force_login(UserFactory(username="dev"))
+    body, auth = _registered(client)
+    client.logout()
+    metadata = {"redirect_uris": ["http://app.example/cb"], "grant_types": ["authorization_code"]}
+    assert _update(client, body, auth, metadata).status_code == 200

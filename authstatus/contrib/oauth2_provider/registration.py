@@ -33,19 +33,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from oauth2_provider.dcr import IsAuthenticatedDCRPermission
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import DynamicClientRegistrationView
+from oauth2_provider.views import (
+    DynamicClientRegistrationManagementView,
+    DynamicClientRegistrationView,
+)
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest
 
 __all__ = [
     "ANONYMOUS_GRANT_TYPES",
     "LoopbackRegistrationPermission",
     "RegistrationError",
+    "RegistrationManagementView",
     "RegistrationView",
     "redirect_uri_problem",
 ]
@@ -189,3 +193,33 @@ class RegistrationView(DynamicClientRegistrationView):  # type: ignore[misc]
         # 6749 §5.1 asks of token responses).
         out["Cache-Control"] = "no-store"
         return out
+
+
+class RegistrationManagementView(DynamicClientRegistrationManagementView):  # type: ignore[misc]
+    """DOT's RFC 7592 client configuration endpoint; an update of a client registered
+    anonymously (no user) must meet the anonymous rules again (:func:`anonymous_refusal`)."""
+
+    def put(self, request: HttpRequest, client_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        if anonymous_rules_apply():
+            auth = self._authenticate_registration_request(request, client_id)
+            if isinstance(auth, HttpResponse):
+                return auth  # DOT's 401 invalid_token
+            if auth.application.user_id is None:
+                try:
+                    metadata = json.loads(request.body)
+                except (ValueError, UnicodeDecodeError):
+                    metadata = None
+                error = anonymous_refusal(metadata)
+                if error is not None:
+                    return error.response()
+        response: HttpResponse = super().put(request, client_id, *args, **kwargs)
+        return response
+
+
+def anonymous_rules_apply() -> bool:
+    """Whether ``DCR_REGISTRATION_PERMISSION_CLASSES`` includes
+    :class:`LoopbackRegistrationPermission` (or a subclass)."""
+    return any(
+        isinstance(cls, type) and issubclass(cls, LoopbackRegistrationPermission)
+        for cls in oauth2_settings.DCR_REGISTRATION_PERMISSION_CLASSES
+    )
