@@ -267,10 +267,14 @@ def send(shape: Shape, path: str, world: World):
 # token DRF's browsable API embeds (OPTIONS/GET pages for a user of the route).
 CSRF_TOKEN = re.compile(rb'("csrfToken": ")[A-Za-z0-9]+(")')
 CSRF_COOKIE = re.compile(r"(csrftoken=)[A-Za-z0-9]+(;)")
+# A cookie's expiry is the response's Date plus Max-Age: it differs by a second when two
+# responses straddle one, like Date itself.
+COOKIE_EXPIRES = re.compile(r"expires=[^;]+")
 
 
 def fingerprint(response) -> tuple:
-    """Everything a client can observe, except ``Date`` and per-response CSRF tokens; the
+    """Everything a client can observe, except ``Date`` (and cookie expiries derived from it)
+    and per-response CSRF tokens; the
     request's own path, where the page echoes it (DRF's browsable API), reads ``{path}``."""
     content = CSRF_TOKEN.sub(rb"\1...\2", response.content)
     request = response.wsgi_request
@@ -279,7 +283,7 @@ def fingerprint(response) -> tuple:
     return (
         response.status_code,
         headers_without_date(response),
-        CSRF_COOKIE.sub(r"\1…\2", response.cookies.output()),
+        COOKIE_EXPIRES.sub("expires=…", CSRF_COOKIE.sub(r"\1…\2", response.cookies.output())),
         content,
     )
 

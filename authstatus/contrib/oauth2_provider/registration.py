@@ -51,6 +51,8 @@ __all__ = [
     "RegistrationError",
     "RegistrationManagementView",
     "RegistrationView",
+    "anonymous_refusal",
+    "anonymous_rules_apply",
     "redirect_uri_problem",
 ]
 
