@@ -61,11 +61,15 @@ def test_no_document_for_an_issuer_that_does_not_exist(client, suffix):
     assert client.get("/.well-known/oauth-authorization-server" + suffix).status_code == 404
 
 
-def test_with_an_issuer_endpoint_setting_only_its_path_is_served(client):
+@pytest.mark.parametrize("issuer", ["http://testserver/t1", "https://auth.example/t1"])
+def test_with_an_issuer_endpoint_setting_only_its_path_is_served(client, issuer):
+    """Compared by path: behind a TLS-terminating proxy the request may arrive as http."""
     with override_settings(
-        OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": "http://testserver/t1"}
+        OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": issuer}
     ):
-        assert client.get("/.well-known/oauth-authorization-server/t1").status_code == 200
+        response = client.get("/.well-known/oauth-authorization-server/t1")
+        assert response.status_code == 200
+        assert json.loads(response.content)["issuer"] == issuer
         assert client.get(SERVER_METADATA).status_code == 404
 
 

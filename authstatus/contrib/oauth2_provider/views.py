@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.http import Http404, JsonResponse
 from oauth2_provider.settings import oauth2_settings
@@ -95,14 +96,16 @@ class ServerMetadataView(OAuthServerMetadataView):  # type: ignore[misc]
     """
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        requested = request.build_absolute_uri(request.path)
-        base, _, issuer_path = requested.partition(SERVER_WELL_KNOWN)
-        if base + "/" + issuer_path.strip("/") != _issuer(request):
+        # Paths only: the host is the issuer's by construction (the client derived this URL
+        # from it), and a scheme a proxy rewrote must not turn the document into a 404.
+        base, _, issuer_path = request.path.partition(SERVER_WELL_KNOWN)
+        if base + "/" + issuer_path.strip("/") != _issuer_path(request):
             raise Http404("No authorization server has this issuer.")
         response: HttpResponse = super().get(request, *args, **kwargs)
         response["Cache-Control"] = CACHE_CONTROL
         return response
 
 
-def _issuer(request: HttpRequest) -> str:
-    return str(oauth2_settings.oauth2_authorization_server_issuer(request)).rstrip("/")
+def _issuer_path(request: HttpRequest) -> str:
+    issuer = str(oauth2_settings.oauth2_authorization_server_issuer(request))
+    return urlsplit(issuer).path.rstrip("/")
