@@ -46,6 +46,10 @@ class Action(enum.StrEnum):
     """``401`` without an error: send credentials with one of :attr:`Advice.schemes`."""
     REFRESH_TOKEN = "refresh_token"
     """``401``, the access token expired: refresh it (RFC 6749 §6) and retry."""
+    REQUEST_CLIENT_TOKEN = "request_client_token"
+    """``401``, the client's own token (client credentials grant, RFC 6749 §4.4) expired or
+    is not valid here: request a new one with the client's credentials and retry — there is
+    no refresh token to use (§4.4.3) and no user to ask."""
     REAUTHORIZE = "reauthorize"
     """``403 insufficient_scope``: get a token with :attr:`Advice.scopes` and retry."""
     LOG_IN = "log_in"
@@ -205,7 +209,9 @@ def interpret(status: int, headers: Any = None, body: Any = None) -> Advice:
     dict); its ``resolution`` and ``required_scopes`` members refine the advice. The rules:
 
     - 1xx-3xx → ``PROCEED``.
-    - ``401`` with ``error="invalid_token"`` (RFC 6750 §3.1) → ``REFRESH_TOKEN`` when the
+    - ``401`` with ``error="invalid_token"`` (RFC 6750 §3.1) → ``REQUEST_CLIENT_TOKEN`` for a
+      client credentials token (the ``OAuth2`` challenge's ``flows`` is
+      ``client_credentials``, or the body's ``resolution`` is), ``REFRESH_TOKEN`` when the
       token expired, else ``LOG_IN``. Expired is read, in order, from the ``OAuth2``
       challenge's ``flows`` (``refresh_token`` listed), the body's ``resolution``
       (``refresh_token``), and — without either — an ``error_description`` that says
@@ -258,6 +264,13 @@ def interpret(status: int, headers: Any = None, body: Any = None) -> Advice:
 
 def _unauthorized(advice: Advice, *, has_flow: bool) -> Action:
     error, resolution = advice.error, advice.resolution
+    client_token = (
+        Flow.CLIENT_CREDENTIALS in advice.flows
+        if has_flow
+        else resolution == Resolution.CLIENT_CREDENTIALS
+    )
+    if client_token and error in ("invalid_token", None):
+        return Action.REQUEST_CLIENT_TOKEN
     if error == "invalid_token":
         if has_flow:
             expired = Flow.REFRESH_TOKEN in advice.flows

@@ -15,14 +15,14 @@ from django.utils.module_loading import import_string
 from authstatus.authentication import Authenticator, Result, combine
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge
-from authstatus.core.decision import CredentialState, Decision, Policy, decide
+from authstatus.core.decision import Access, CredentialState, Decision, Policy, decide
 from authstatus.requirements import requirement
 from authstatus.signals import access_denied
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-__all__ = ["UserPrincipal", "evaluate"]
+__all__ = ["UserPrincipal", "evaluate", "is_preflight", "preflight_policy"]
 
 
 class UserPrincipal:
@@ -49,6 +49,31 @@ class UserPrincipal:
         return all(requirement(name).check(self.user, self.obj) for name in requirements)
 
 
+def is_preflight(request: HttpRequest) -> bool:
+    """Whether ``request`` is a CORS preflight (Fetch standard, "CORS-preflight request"):
+    ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``."""
+    meta = request.META
+    return (
+        request.method == "OPTIONS"
+        and "HTTP_ORIGIN" in meta
+        and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in meta
+    )
+
+
+def preflight_policy(request: HttpRequest, policy: Policy) -> Policy:
+    """``policy`` as it applies to ``request``: open to anyone for a CORS preflight.
+
+    A browser sends a preflight without credentials (Fetch: "CORS-preflight request" excludes
+    them), so a ``401`` or ``403`` would only stop the real request — which carries the token
+    — from ever being sent. A concealed resource keeps its policy: its preflight must be
+    answered like one to a missing URL (put django-cors-headers' middleware first, and it
+    answers every preflight under ``CORS_URLS_REGEX`` alike, existing URL or not).
+    """
+    if policy.conceal or policy.access is Access.ANONYMOUS or not is_preflight(request):
+        return policy
+    return Policy(Access.ANONYMOUS, source=policy.source, name=policy.name)
+
+
 def evaluate(
     request: HttpRequest,
     *,
@@ -63,6 +88,7 @@ def evaluate(
     :mod:`authstatus.resources`); ``announce=False`` leaves sending ``access_denied`` to the
     caller (which knows the final answer only later)."""
     result = combine(results)
+    policy = preflight_policy(request, policy)
     principal = (
         UserPrincipal(result.user) if result.credentials.state is CredentialState.VALID else None
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from corsheaders.defaults import default_headers
+
 from demo_project.api.policies import BASELINE_POLICIES
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -24,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "oauth2_provider",
     "authstatus",
@@ -32,6 +35,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # django-cors-headers first: it answers CORS preflights itself (they carry no credentials,
+    # so no policy applies) and adds the CORS headers to every response, refusals included.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Django's CommonMiddleware, except that APPEND_SLASH never redirects to a concealed
     # resource (which would tell it from a missing one).
@@ -112,7 +118,29 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # RFC 9728 `resource_name` of /.well-known/oauth-protected-resource (authstatus.urls).
     "OAUTH2_PROTECTED_RESOURCE_NAME": "authstatus demo notes API",
+    # RFC 7591 registration at /o/register/, advertised as `registration_endpoint`: anyone
+    # may register an authorization-code client whose redirect URIs are loopback or https
+    # (an MCP client, a native app); anything else needs a logged-in user.
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": (
+        "authstatus.contrib.oauth2_provider.registration.LoopbackRegistrationPermission",
+    ),
+    # PKCE for every authorization code (OAuth 2.1; RFC 9700 §2.1.1), public clients
+    # included, and only with S256.
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
 }
+
+# CORS (django-cors-headers) for browser-based clients: any origin may call the API and read
+# the discovery documents, the token and the registration endpoint, sending a bearer token
+# and MCP's protocol version header, and may read WWW-Authenticate from a refusal. No cookies
+# cross origins (CORS_ALLOW_CREDENTIALS stays False), so `Access-Control-Allow-Origin: *`.
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_URLS_REGEX = (
+    r"^/(api/|\.well-known/|o/(token|register|revoke_token|introspect)/|o/\.well-known/)"
+)
+CORS_ALLOW_HEADERS = (*default_headers, "mcp-protocol-version")
+CORS_EXPOSE_HEADERS = ["WWW-Authenticate"]
 
 # Baseline policies are declared in code; the API's policies are database rows that
 # seed_demo creates (demo_project/api/policies.py) and admins edit in the admin.

@@ -5,12 +5,15 @@ import tempfile
 
 from demo_project.api.policies import BASELINE_POLICIES, DEMO_POLICIES
 from demo_project.settings import *  # noqa: F403
-from demo_project.settings import AUTHSTATUS, INSTALLED_APPS
+from demo_project.settings import AUTHSTATUS, CORS_URLS_REGEX, INSTALLED_APPS
 
 ROOT_URLCONF = "tests.urls"
 # rest_framework.authtoken: tests/testapp's WithForeignToken view uses DRF's TokenAuthentication,
 # whose Token model only exists (is concrete) when the app is installed.
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken", "tests.testapp"]
+# The test views under /t/ stand for more of the API: CORS-enabled like /api/, so that their
+# responses (Vary: origin) compare byte for byte with the demo's.
+CORS_URLS_REGEX = r"^/t/|" + CORS_URLS_REGEX
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 DEBUG = False
 

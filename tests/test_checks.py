@@ -11,9 +11,12 @@ from authstatus.checks import (
     Codes,
     check_bearer_cache,
     check_concealment,
+    check_cors,
+    check_discovery,
     check_drf,
     check_middleware,
     check_oauth2_challenge,
+    check_registration,
     check_settings,
 )
 
@@ -294,6 +297,105 @@ def test_good_bearer_methods(methods):
         assert check_settings() == []
 
 
+# --- discovery and CORS --------------------------------------------------------------------
+
+
+def test_demo_serves_its_authorization_server_metadata_where_clients_look():
+    assert check_discovery() == []
+
+
+@override_settings(ROOT_URLCONF="tests.urls_no_metadata")
+def test_dot_under_a_prefix_without_authstatus_urls_warns():
+    """DOT's own RFC 9728 document names the issuer http://host/o, whose RFC 8414 metadata
+    RFC 8414 §3.1 clients fetch from /.well-known/oauth-authorization-server/o."""
+    messages = check_discovery()
+    assert _ids(messages) == [Codes.SERVER_METADATA_UNREACHABLE]
+    assert "/.well-known/oauth-authorization-server/o " in messages[0].msg
+    assert Codes.SERVER_METADATA_UNREACHABLE in _ids(_authstatus_messages())
+
+
+@pytest.mark.parametrize(
+    "urlconf", ["tests.urls_dot_at_root", "tests.urls_bare", "tests.urls_no_oauth"]
+)
+def test_no_discovery_warning_where_nothing_is_missing(urlconf):
+    with override_settings(ROOT_URLCONF=urlconf):
+        assert check_discovery() == []
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"OAUTH2_PROTECTED_RESOURCE_AUTHORIZATION_SERVERS": ["https://as.example"]},
+        {"OIDC_ISS_ENDPOINT": "https://as.example"},
+    ],
+)
+def test_another_authorization_server_is_not_checked(setting):
+    with override_settings(
+        ROOT_URLCONF="tests.urls_no_metadata",
+        OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, **setting},
+    ):
+        assert check_discovery() == []
+
+
+def test_demo_registration_views_are_authstatus_views():
+    assert check_registration() == []
+
+
+@override_settings(ROOT_URLCONF="tests.urls_no_metadata")
+def test_loopback_permission_with_dot_own_registration_views_warns():
+    messages = check_registration()
+    assert _ids(messages) == [Codes.REGISTRATION_VIEWS_UNGUARDED]
+    assert "oauth2_provider:dcr-register, oauth2_provider:dcr-register-management" in (
+        messages[0].msg
+    )
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"DCR_ENABLED": False},
+        {
+            "DCR_REGISTRATION_PERMISSION_CLASSES": (
+                "oauth2_provider.dcr.IsAuthenticatedDCRPermission",
+            )
+        },
+    ],
+)
+def test_no_registration_warning_without_the_loopback_permission_in_force(changes):
+    with override_settings(
+        ROOT_URLCONF="tests.urls_no_metadata",
+        OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, **changes},
+    ):
+        assert check_registration() == []
+
+
+def test_demo_exposes_www_authenticate():
+    assert check_cors() == []
+
+
+@pytest.mark.parametrize("exposed", [[], ["X-Request-Id"], "Retry-After"])
+def test_cors_without_www_authenticate_exposed_warns(exposed):
+    with override_settings(CORS_EXPOSE_HEADERS=exposed):
+        messages = check_cors()
+    assert _ids(messages) == [Codes.WWW_AUTHENTICATE_NOT_EXPOSED]
+    assert messages[0].level == django_checks.WARNING
+
+
+@pytest.mark.parametrize("exposed", [["www-authenticate"], ("Retry-After", "WWW-Authenticate")])
+def test_exposed_in_any_case(exposed):
+    with override_settings(CORS_EXPOSE_HEADERS=exposed):
+        assert check_cors() == []
+
+
+def test_no_cors_warning_without_django_cors_headers():
+    apps_without = [a for a in settings.INSTALLED_APPS if a != "corsheaders"]
+    middleware_without = [m for m in settings.MIDDLEWARE if not m.startswith("corsheaders.")]
+    with override_settings(
+        INSTALLED_APPS=apps_without, MIDDLEWARE=middleware_without, CORS_EXPOSE_HEADERS=[]
+    ):
+        assert check_cors() == []
+
+
 # --- the OAuth2 flow challenge ---------------------------------------------------------------
 
 
@@ -511,5 +613,8 @@ def test_every_code_is_exercised():
         Codes.AUDIENCE_NOT_RESOURCE,
         Codes.BAD_INTROSPECTION,
         Codes.JWKS_UNUSABLE,
+        Codes.SERVER_METADATA_UNREACHABLE,
+        Codes.WWW_AUTHENTICATE_NOT_EXPOSED,
+        Codes.REGISTRATION_VIEWS_UNGUARDED,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -267,10 +267,14 @@ def send(shape: Shape, path: str, world: World):
 # token DRF's browsable API embeds (OPTIONS/GET pages for a user of the route).
 CSRF_TOKEN = re.compile(rb'("csrfToken": ")[A-Za-z0-9]+(")')
 CSRF_COOKIE = re.compile(r"(csrftoken=)[A-Za-z0-9]+(;)")
+# A cookie's expiry is the response's Date plus Max-Age: it differs by a second when two
+# responses straddle one, like Date itself.
+COOKIE_EXPIRES = re.compile(r"expires=[^;]+")
 
 
 def fingerprint(response) -> tuple:
-    """Everything a client can observe, except ``Date`` and per-response CSRF tokens; the
+    """Everything a client can observe, except ``Date`` (and cookie expiries derived from it)
+    and per-response CSRF tokens; the
     request's own path, where the page echoes it (DRF's browsable API), reads ``{path}``."""
     content = CSRF_TOKEN.sub(rb"\1...\2", response.content)
     request = response.wsgi_request
@@ -279,7 +283,7 @@ def fingerprint(response) -> tuple:
     return (
         response.status_code,
         headers_without_date(response),
-        CSRF_COOKIE.sub(r"\1…\2", response.cookies.output()),
+        COOKIE_EXPIRES.sub("expires=…", CSRF_COOKIE.sub(r"\1…\2", response.cookies.output())),
         content,
     )
 
@@ -419,7 +423,7 @@ def test_the_404_is_the_problem_document_for_api_clients_and_html_for_browsers(w
     assert api.status_code == 404
     assert problem(api)["resolution"] == "not_found"
     assert api["Cache-Control"] == "no-store"
-    assert api["Vary"] == "Authorization, Cookie, Accept"
+    assert api["Vary"] == "Authorization, Cookie, Accept, origin"  # origin: django-cors-headers
     page = send(_shape("plain function", accept="text/html"), "/t/plain/no-such/", world)
     assert page["Content-Type"] == "text/html; charset=utf-8"
     assert b"Not found" in page.content

@@ -608,3 +608,71 @@ def test_the_orders_list_row_governs_its_format_suffix_url(seeded_demo, client):
     row.save()
     for url in ("/api/orders/", "/api/orders.json"):
         assert client.get(url, **_bearer(READ_TOKEN)).status_code == 403, url
+
+
+# --- the OAuth 2.1 / MCP contract: discovery, registration, PKCE, consent, CORS -------------
+
+
+def _register_loopback_public_client(client) -> tuple[str, str]:
+    redirect_uri = "http://127.0.0.1:33418/callback"
+    response = client.post(
+        "/o/register/",
+        {"redirect_uris": [redirect_uri], "token_endpoint_auth_method": "none"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()["client_id"], redirect_uri
+
+
+def test_metadata_advertises_registration_and_s256(client):
+    metadata = client.get("/.well-known/oauth-authorization-server/o").json()
+    assert metadata["registration_endpoint"] == "http://testserver/o/register/"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+
+
+def test_login_then_consent_with_pkce_s256(client, alice):
+    """Anonymous registration of a loopback client; alice logs in at /accounts/login/ and
+    approves DOT's consent form (field ``allow``); a request without PKCE is refused."""
+    import base64
+    import hashlib
+
+    client_id, redirect_uri = _register_loopback_public_client(client)
+    query = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri}
+    login = client.post("/accounts/login/", {"username": "alice", "password": "secret"})
+    assert login.status_code == 302
+    refused = client.get("/o/authorize/", {**query, "state": "s"})
+    assert refused.status_code == 302
+    assert "error=invalid_request" in refused["Location"]
+    verifier = "v" * 64
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    pkce = {
+        **query,
+        "state": "s",
+        "scope": "read",
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    form = client.get("/o/authorize/", pkce)
+    assert form.status_code == 200
+    assert b'name="allow"' in form.content
+    approved = client.post(
+        "/o/authorize/", {**pkce, "allow": "Authorize", "redirect_uri": redirect_uri}
+    )
+    assert approved.status_code == 302
+    assert approved["Location"].startswith(redirect_uri + "?code=")
+
+
+def test_cors_for_any_origin_on_api_and_oauth_endpoints(client):
+    origin = "http://127.0.0.1:5173"
+    for path in ("/api/profile/", "/.well-known/oauth-protected-resource", "/o/token/"):
+        preflight = client.options(
+            path,
+            HTTP_ORIGIN=origin,
+            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+            HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, mcp-protocol-version",
+        )
+        assert preflight.status_code == 200, path
+        assert preflight["Access-Control-Allow-Origin"] == "*"
+    refusal = client.get("/api/profile/", HTTP_ORIGIN=origin)
+    assert refusal.status_code == 401
+    assert refusal["Access-Control-Expose-Headers"].lower() == "www-authenticate"

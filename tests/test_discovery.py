@@ -353,6 +353,53 @@ def test_expired_token_refresh_first(client, flows_on, expired_token):
     )
 
 
+@pytest.fixture
+def client_token():
+    """An application's own token (client credentials grant, RFC 6749 §4.4): no user."""
+    from oauth2_provider.models import Application
+
+    from tests.factories import ApplicationFactory
+
+    app = ApplicationFactory(authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS)
+    return AccessTokenFactory(user=None, application=app, scope="read")
+
+
+@pytest.mark.parametrize("flows", [True, False], ids=["OAuth2-challenge", "Bearer-only"])
+def test_expired_client_credentials_token_is_not_told_to_refresh(client, client_token, flows):
+    """RFC 6749 §4.4.3 issues no refresh token for the client credentials grant, and there is
+    no user to ask: the client requests a new token with its own credentials."""
+    from django.utils import timezone
+
+    client_token.expires = timezone.now()
+    client_token.save()
+    bearer_challenge = bearer(("error", "invalid_token"), ("error_description", EXPIRED_TOKEN))
+    with _authstatus(OAUTH2_CHALLENGE=flows):
+        response = client.get("/api/profile/", HTTP_AUTHORIZATION=bearer_auth(client_token.token))
+    assert_refusal(
+        response,
+        401,
+        "invalid-credentials",
+        "client_credentials",
+        challenge=(bearer_challenge, oauth2("client_credentials"), COOKIE, BASIC)
+        if flows
+        else (bearer_challenge, COOKIE, BASIC),
+        detail=EXPIRED_TOKEN,
+    )
+
+
+def test_client_credentials_token_lacking_scope_runs_that_grant_again(
+    client, flows_on, client_token
+):
+    response = client.post(
+        "/api/notes/", {"text": "x"}, HTTP_AUTHORIZATION=bearer_auth(client_token.token)
+    )
+    assert response.status_code == 403
+    assert challenges(response) == (
+        bearer(("scope", "write"), ("error", "insufficient_scope")),
+        oauth2("client_credentials", scope="write"),
+    )
+
+
 def test_invalid_token_authorization_code(client, flows_on):
     response = client.get("/api/public/", HTTP_AUTHORIZATION="Bearer no-such-token")
     assert challenges(response) == (
@@ -481,3 +528,49 @@ def test_metadata_url_follows_the_script_prefix(client):
         "http://testserver/mount/.well-known/oauth-protected-resource"
     )
     assert challenges(plain)[0].param("resource_metadata") == RESOURCE_METADATA
+
+
+# --- under a script prefix, through Django's real WSGI handler ---------------------------------
+
+
+@pytest.fixture
+def wsgi():
+    """A werkzeug test client over Django's WSGIHandler, which sets the script prefix from
+    SCRIPT_NAME (or FORCE_SCRIPT_NAME) as a deployment under a sub-path does."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import set_script_prefix
+    from werkzeug.test import Client
+
+    yield Client(WSGIHandler())
+    set_script_prefix("/")
+
+
+MOUNTED = "http://localhost/mount"
+
+
+@pytest.mark.parametrize("how", ["SCRIPT_NAME", "FORCE_SCRIPT_NAME"])
+def test_metadata_under_a_script_prefix(wsgi, how):
+    """RFC 9728 §3.1 / §5.1 under a sub-path: the resource is the prefixed URL, the challenge
+    names the document under the prefix, and the document describes the prefixed resource
+    and names the prefixed issuer, whose RFC 8414 document is served under the prefix too."""
+
+    def get(path_info: str):
+        if how == "SCRIPT_NAME":
+            return wsgi.get(path_info, base_url=MOUNTED + "/")
+        with override_settings(FORCE_SCRIPT_NAME="/mount"):
+            return wsgi.get(path_info)
+
+    refusal = get("/api/profile/")
+    assert refusal.status_code == 401
+    (bearer_challenge, *_) = parse_challenges(refusal.headers["WWW-Authenticate"])
+    metadata_url = bearer_challenge.param("resource_metadata")
+    assert metadata_url == MOUNTED + WELL_KNOWN
+    document = get(path_of(metadata_url).removeprefix("/mount")).get_json()
+    assert document["resource"] == MOUNTED
+    assert document["authorization_servers"] == [MOUNTED + "/o"]
+    inserted = get(WELL_KNOWN + "/api/notes/").get_json()
+    assert inserted["resource"] == MOUNTED + "/api/notes/"
+    server = get("/.well-known/oauth-authorization-server/o").get_json()
+    assert server["issuer"] == MOUNTED + "/o"
+    assert server["token_endpoint"] == MOUNTED + "/o/token/"
+    assert server["registration_endpoint"] == MOUNTED + "/o/register/"

@@ -91,7 +91,12 @@ def test_any_wrong_password_is_401(client, alice, password):
 @given(path=hostile_paths(), accept=st.sampled_from([None, "text/html", "*/*"]))
 def test_any_path_is_never_a_server_error(client, alice, path, accept):
     extra = {"HTTP_ACCEPT": accept} if accept else {}
-    response = client.get(path, **extra)
+    try:
+        response = client.get(path, **extra)
+    except ValueError:
+        # The test client's urlsplit() refuses e.g. "//[" ("Invalid IPv6 URL"); a real
+        # request line can carry it, so hand the server the raw path.
+        response = client.request(REQUEST_METHOD="GET", PATH_INFO=path, **extra)
     assert response.status_code < 500, (path, response.status_code)
     if response.status_code == 401:
         assert challenges(response)

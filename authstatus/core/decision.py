@@ -41,7 +41,10 @@ every parameter in the one canonical order (:data:`PARAMETER_ORDER`). When the a
 passes a base ``OAuth2`` challenge (the opt-in flow challenge proposed on the IETF OAuth WG
 list — not an RFC), :func:`decide` says there which OAuth 2.0 flows fix the refusal
 (:data:`FLOWS`): ``refresh_token authorization_code`` for an expired token,
-``authorization_code`` otherwise, with the required ``scope``. It is sent only beside a
+``authorization_code`` otherwise, with the required ``scope`` — and ``client_credentials``
+for a token the client obtained with its own credentials (RFC 6749 §4.4: no user to ask, and
+§4.4.3 issues no refresh token), as the authenticator reports in
+:attr:`Credentials.grant_type`. It is sent only beside a
 ``Bearer`` challenge, never on a ``400`` and never on a concealed ``404``.
 
 This module imports nothing outside the standard library and ``authstatus.core``.
@@ -59,6 +62,8 @@ from authstatus.core.challenges import Challenge, sanitize_nqschar
 __all__ = [
     "AUDIENCE_OUTCOMES",
     "BEARER",
+    "CLIENT_CREDENTIALS_GRANT",
+    "CLIENT_FLOWS",
     "FLOWS",
     "OAUTH2",
     "PARAMETER_ORDER",
@@ -185,6 +190,9 @@ class Resolution(enum.StrEnum):
     """The credentials sent are invalid: log in again."""
     REFRESH_TOKEN = "refresh_token"
     """The access token expired: refresh it (or log in again)."""
+    CLIENT_CREDENTIALS = "client_credentials"
+    """The client's own token (RFC 6749 §4.4) expired or is not valid here: request a new one
+    with the client's credentials — there is no refresh token (§4.4.3) and no user to ask."""
     REQUEST_SCOPE = "request_scope"
     """Obtain a token carrying the scopes in the challenge."""
     NOT_AVAILABLE = "not_available"
@@ -207,6 +215,8 @@ class Flow(enum.StrEnum):
     """Refresh the access token at the token endpoint (RFC 6749 §6)."""
     AUTHORIZATION_CODE = "authorization_code"
     """Ask the user to delegate access again at the authorization endpoint (RFC 6749 §4.1)."""
+    CLIENT_CREDENTIALS = "client_credentials"
+    """Request a token with the client's own credentials at the token endpoint (RFC 6749 §4.4)."""
 
 
 FLOWS: dict[Resolution, tuple[Flow, ...]] = {
@@ -223,6 +233,17 @@ user's delegation. Resolutions not listed (``fix_request``, refusals authenticat
 fix) get no ``OAuth2`` challenge.
 """
 
+CLIENT_FLOWS: dict[Resolution, tuple[Flow, ...]] = {
+    Resolution.CLIENT_CREDENTIALS: (Flow.CLIENT_CREDENTIALS,),
+    Resolution.REQUEST_SCOPE: (Flow.CLIENT_CREDENTIALS,),
+}
+"""The flows for a token issued by the client credentials grant (RFC 6749 §4.4): the client
+requests a new token — with the scope the challenge names — using its own credentials."""
+
+CLIENT_CREDENTIALS_GRANT = "client_credentials"
+"""The RFC 6749 §4.4.2 ``grant_type`` (RFC 8414 ``grant_types_supported`` value) that
+:attr:`Credentials.grant_type` reports for a client's own token."""
+
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -232,7 +253,9 @@ class Credentials:
     session scheme, …) for every state but ``ABSENT``. ``scopes`` is ``None`` for credentials
     that are not scope-limited (sessions, passwords: first-party logins), and the granted
     OAuth scopes of a bearer token otherwise. ``description`` is a human-readable, client-safe
-    explanation of a failure; it never contains the credentials themselves.
+    explanation of a failure; it never contains the credentials themselves. ``grant_type`` is
+    the RFC 6749 grant that issued a token, when the authenticator knows it (a token it found,
+    valid or not): ``client_credentials`` changes what a refusal tells the client to do.
     """
 
     state: CredentialState
@@ -241,6 +264,12 @@ class Credentials:
     scopes: frozenset[str] | None = None
     description: str = ""
     retry_after: int | None = None
+    grant_type: str | None = None
+
+    @property
+    def client_credentials(self) -> bool:
+        """Whether the token was issued to the client itself (RFC 6749 §4.4), not for a user."""
+        return self.grant_type == CLIENT_CREDENTIALS_GRANT
 
     def __post_init__(self) -> None:
         if self.state is CredentialState.ABSENT:
@@ -262,16 +291,23 @@ class Credentials:
         return cls(CredentialState.ABSENT)
 
     @classmethod
-    def valid(cls, scheme: str, scopes: Iterable[str] | None = None) -> Credentials:
+    def valid(
+        cls, scheme: str, scopes: Iterable[str] | None = None, grant_type: str | None = None
+    ) -> Credentials:
         return cls(
             CredentialState.VALID,
             scheme,
             scopes=None if scopes is None else frozenset(scopes),
+            grant_type=grant_type,
         )
 
     @classmethod
-    def invalid(cls, scheme: str, failure: Failure, description: str = "") -> Credentials:
-        return cls(CredentialState.INVALID, scheme, failure, description=description)
+    def invalid(
+        cls, scheme: str, failure: Failure, description: str = "", grant_type: str | None = None
+    ) -> Credentials:
+        return cls(
+            CredentialState.INVALID, scheme, failure, description=description, grant_type=grant_type
+        )
 
     @classmethod
     def unverifiable(cls, scheme: str, description: str = "", retry_after: int = 5) -> Credentials:
@@ -426,8 +462,7 @@ def decide(
             credentials,
         )
     if credentials.state is CredentialState.INVALID:
-        failure = credentials.failure
-        resolution = _RESOLUTION_FOR_FAILURE.get(failure, Resolution.REAUTHENTICATE)  # type: ignore[arg-type]
+        resolution = _invalid_resolution(credentials)
         return _deny(
             policy,
             Outcome.INVALID_CREDENTIALS,
@@ -474,6 +509,15 @@ def decide(
     return _allow(policy)
 
 
+def _invalid_resolution(credentials: Credentials) -> Resolution:
+    """What fixes rejected credentials: a client's own token (RFC 6749 §4.4) is replaced with
+    the client's credentials, whatever was wrong with it; otherwise refresh an expired token,
+    or authenticate again."""
+    if credentials.client_credentials:
+        return Resolution.CLIENT_CREDENTIALS
+    return _RESOLUTION_FOR_FAILURE.get(credentials.failure, Resolution.REAUTHENTICATE)  # type: ignore[arg-type]
+
+
 def _principal_qualifies(policy: Policy, principal: Principal) -> bool:
     if policy.required_groups and not principal.in_groups(policy.required_groups):
         return False
@@ -502,14 +546,16 @@ def _refusal_challenges(
       (with ``error_description``) when the client used Bearer (RFC 6750 §3.1) or, for
       ``insufficient_scope``, always. Only the Bearer scheme defines these parameters, so a
       wrong Basic password challenges every scheme without one (RFC 9110 §15.5.2).
-    - ``OAuth2`` gets ``flows`` (:data:`FLOWS`) and ``scope``; it is dropped when the
+    - ``OAuth2`` gets ``flows`` (:data:`FLOWS`, or :data:`CLIENT_FLOWS` for a client
+      credentials token) and ``scope``; it is dropped when the
       resolution has no flows or no ``Bearer`` challenge is offered beside it.
     - ``invalid_request`` (``400``) keeps only the Bearer challenge the client used, and
       ``insufficient_scope`` (``403``) only the Bearer and OAuth2 ones: neither is an
       invitation to use another scheme.
     """
     offers_bearer = any(c.matches_scheme(BEARER) for c in accepted)
-    flows = FLOWS.get(resolution, ()) if offers_bearer else ()
+    table = CLIENT_FLOWS if credentials.client_credentials else FLOWS
+    flows = table.get(resolution, ()) if offers_bearer else ()
     scope = " ".join(sorted(policy.required_scopes))
     out: list[Challenge] = []
     for challenge in accepted:

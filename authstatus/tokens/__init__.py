@@ -146,8 +146,8 @@ def check(
     return provisional if provisional is not None else invalid(Failure.UNKNOWN_TOKEN, INVALID)
 
 
-def invalid(failure: Failure, description: str) -> Result:
-    return Result(Credentials.invalid(SCHEME, failure, description))
+def invalid(failure: Failure, description: str, grant_type: str | None = None) -> Result:
+    return Result(Credentials.invalid(SCHEME, failure, description, grant_type))
 
 
 def issuers() -> list[str]:

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from authstatus.core.challenges import Challenge, basic_challenge, bearer_challenge
 from authstatus.core.decision import (
+    CLIENT_CREDENTIALS_GRANT,
+    CLIENT_FLOWS,
     FLOWS,
     OAUTH2,
     PARAMETER_ORDER,
@@ -45,6 +47,10 @@ AUDIENCE = Credentials.invalid("Bearer", Failure.WRONG_AUDIENCE, "Not for this r
 BAD_PASSWORD = Credentials.invalid("Basic", Failure.BAD_CREDENTIALS, "Invalid password.")
 MALFORMED = Credentials.malformed("Bearer", "Bare Bearer.")
 TOKEN_READ = Credentials.valid("Bearer", ["read"])
+CC = CLIENT_CREDENTIALS_GRANT
+CC_EXPIRED = Credentials.invalid("Bearer", Failure.EXPIRED_TOKEN, "The access token expired.", CC)
+CC_AUDIENCE = Credentials.invalid("Bearer", Failure.WRONG_AUDIENCE, "Not for this resource.", CC)
+CC_READ = Credentials.valid("Bearer", ["read"], CC)
 
 
 class User:
@@ -72,6 +78,7 @@ def bearer(*pairs: tuple[str, str]) -> Challenge:
 
 CODE = "authorization_code"
 REFRESH = "refresh_token authorization_code"
+CLIENT = "client_credentials"
 
 CASES = [
     # (id, credentials, policy, status, challenges)
@@ -92,6 +99,16 @@ CASES = [
     ("insufficient scope: the needed scope", TOKEN_READ, WRITERS, 403,
      (bearer(("scope", "read write"), ("error", "insufficient_scope")),
       flow(CODE, "read write"))),
+    # RFC 6749 §4.4.3: no refresh token for a client's own token, and no user to ask.
+    ("client credentials token expired: run the grant again", CC_EXPIRED, MEMBERS, 401,
+     (bearer(("error", "invalid_token"), ("error_description", "The access token expired.")),
+      flow(CLIENT), COOKIE, BASIC)),
+    ("client credentials token for another resource", CC_AUDIENCE, MEMBERS, 401,
+     (bearer(("error", "invalid_token"), ("error_description", "Not for this resource.")),
+      flow(CLIENT), COOKIE, BASIC)),
+    ("client credentials token lacking scope: the grant with the scope", CC_READ, WRITERS, 403,
+     (bearer(("scope", "read write"), ("error", "insufficient_scope")),
+      flow(CLIENT, "read write"))),
     ("400: never an OAuth2 challenge", MALFORMED, MEMBERS, 400,
      (bearer(("error", "invalid_request"), ("error_description", "Bare Bearer.")),)),
 ]  # fmt: skip
@@ -114,6 +131,26 @@ def test_flows_follow_the_resolution_table():
         Resolution.AUTHENTICATE,
         Resolution.REAUTHENTICATE,
         Resolution.REQUEST_SCOPE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("credentials", "resolution"),
+    [
+        (EXPIRED, Resolution.REFRESH_TOKEN),
+        (UNKNOWN, Resolution.REAUTHENTICATE),
+        (CC_EXPIRED, Resolution.CLIENT_CREDENTIALS),
+        (CC_AUDIENCE, Resolution.CLIENT_CREDENTIALS),
+    ],
+)
+def test_resolution_of_an_invalid_token_follows_its_grant(credentials, resolution):
+    assert decide(credentials, MEMBERS, None, ACCEPTED).resolution is resolution
+
+
+def test_client_flows_never_name_refresh_or_the_user():
+    assert CLIENT_FLOWS == {
+        Resolution.CLIENT_CREDENTIALS: (Flow.CLIENT_CREDENTIALS,),
+        Resolution.REQUEST_SCOPE: (Flow.CLIENT_CREDENTIALS,),
     }
 
 

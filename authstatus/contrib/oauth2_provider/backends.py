@@ -6,11 +6,12 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
-from oauth2_provider.models import get_access_token_model
+from oauth2_provider.models import AbstractApplication, get_access_token_model
+from oauth2_provider.settings import oauth2_settings
 
 from authstatus.authentication import Result
 from authstatus.contrib.oauth2_provider import tokencache, tokenloader
-from authstatus.core.decision import Credentials, Failure
+from authstatus.core.decision import CLIENT_CREDENTIALS_GRANT, Credentials, Failure
 from authstatus.tokens import SCHEME, TokenBackend, invalid
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ __all__ = ["DatabaseBackend"]
 INVALID = "The access token is invalid."
 EXPIRED = "The access token expired."
 WRONG_AUDIENCE = "The access token is not valid for this resource."
+REGISTRATION_TOKEN = "A registration access token is not an access token for this resource."
 
 
 class DatabaseBackend(TokenBackend):
@@ -39,7 +41,12 @@ class DatabaseBackend(TokenBackend):
         The checks, and their order, are those of DOT's ``validate_bearer_token`` plus the
         user's ``is_active``: unknown (or revoked: DOT deletes the row), expired, inactive
         user, unusable application, RFC 8707 audience. A cached token passes every check
-        but the first again, its expiry included.
+        but the first again, its expiry included. A registration access token (RFC 7591
+        §3.2.1: DOT stores it as an access token with ``DCR_REGISTRATION_SCOPE``) is refused
+        too: it manages a client registration and grants nothing here.
+
+        Every token that was found reports its grant (:func:`_grant_type`), so that a client
+        credentials token is told to run that grant again rather than to refresh.
         """
         checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
         caching = tokencache.enabled()
@@ -49,24 +56,42 @@ class DatabaseBackend(TokenBackend):
             access_token = tokenloader.load(get_access_token_model(), checksum)
             if access_token is None:
                 return invalid(Failure.UNKNOWN_TOKEN, INVALID)
+        grant = _grant_type(access_token)
         if access_token.is_expired():
-            return invalid(Failure.EXPIRED_TOKEN, EXPIRED)
+            return invalid(Failure.EXPIRED_TOKEN, EXPIRED, grant)
         user = access_token.user
         if user is not None and not user.is_active:
-            return invalid(Failure.INACTIVE_USER, INVALID)
+            return invalid(Failure.INACTIVE_USER, INVALID, grant)
         application = access_token.application
         if application is not None and not application.is_usable(request):
-            return invalid(Failure.REJECTED, INVALID)
+            return invalid(Failure.REJECTED, INVALID, grant)
+        scopes = access_token.scope.split()
+        if oauth2_settings.DCR_REGISTRATION_SCOPE in scopes:
+            return invalid(Failure.WRONG_AUDIENCE, REGISTRATION_TOKEN, grant)
         if access_token.resource and not access_token.allows_audience(
             request.build_absolute_uri(request.path)
         ):
-            return invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE)
+            return invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE, grant)
         if caching and not cached:
             tokencache.store(checksum, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
         return Result(
-            Credentials.valid(SCHEME, access_token.scope.split()),
+            Credentials.valid(SCHEME, scopes, grant),
             user=principal,
             auth=access_token,
         )
+
+
+def _grant_type(access_token: Any) -> str | None:
+    """``client_credentials`` for a token issued to a client by RFC 6749 §4.4 — no user, and
+    an application registered for that grant (DOT keeps no grant on the token itself) —
+    else ``None``: the other grants all act for a user, and need not be told apart."""
+    application = access_token.application
+    if (
+        access_token.user_id is None
+        and application is not None
+        and application.authorization_grant_type == AbstractApplication.GRANT_CLIENT_CREDENTIALS
+    ):
+        return CLIENT_CREDENTIALS_GRANT
+    return None

@@ -1,4 +1,10 @@
-"""The RFC 9728 protected resource metadata document, served by a subclass of DOT's view.
+"""The RFC 9728 and RFC 8414 metadata documents, served by subclasses of DOT's views.
+
+:class:`ServerMetadataView` serves django-oauth-toolkit's RFC 8414 authorization server
+metadata where RFC 8414 §3.1 says clients look for an issuer with a path: at the root, with
+the issuer's path appended (``/.well-known/oauth-authorization-server/o`` for DOT at ``/o/``).
+DOT itself serves it only under its own prefix (``/o/.well-known/…``), where strict clients
+(the MCP SDKs among them) never look.
 
 django-oauth-toolkit 3.4's ``OAuthProtectedResourceMetadataView`` builds the document from its
 ``OAUTH2_PROTECTED_RESOURCE_*`` settings and scopes backend; :class:`ResourceMetadataView`
@@ -25,10 +31,11 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import OAuthProtectedResourceMetadataView
+from oauth2_provider.views import OAuthProtectedResourceMetadataView, OAuthServerMetadataView
 
 from authstatus import tokens
 from authstatus.conf import app_settings
@@ -37,9 +44,10 @@ from authstatus.contrib.oauth2_provider.backends import DatabaseBackend
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = ["CACHE_CONTROL", "ResourceMetadataView"]
+__all__ = ["CACHE_CONTROL", "ResourceMetadataView", "ServerMetadataView"]
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
+SERVER_WELL_KNOWN = "/.well-known/oauth-authorization-server"
 # RFC 6750 §2.1-2.3, in the order RFC 9728 §2 lists them.
 BEARER_METHOD_ORDER = ("header", "body", "query")
 CACHE_CONTROL = "public, max-age=3600"
@@ -90,3 +98,30 @@ class ResourceMetadataView(OAuthProtectedResourceMetadataView):  # type: ignore[
                 out[name] = value
         out["Cache-Control"] = CACHE_CONTROL
         return out
+
+
+class ServerMetadataView(OAuthServerMetadataView):  # type: ignore[misc]
+    """``GET /.well-known/oauth-authorization-server/<issuer path>``: DOT's RFC 8414 document.
+
+    Only for DOT's own issuer (``OIDC_ISS_ENDPOINT``, else the base of DOT's metadata route:
+    ``https://host/o``): RFC 8414 §3.3 has the client compare the ``issuer`` of the document
+    with the URL it built the well-known URL from, and DOT derives the ``issuer`` from the
+    request path — so any other path would publish a document for an issuer that does not
+    exist. Those paths answer ``404``. The document is DOT's, ``registration_endpoint``
+    included when ``DCR_ENABLED`` is on; ``Cache-Control`` as for the RFC 9728 document.
+    """
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Paths only: the host is the issuer's by construction (the client derived this URL
+        # from it), and a scheme a proxy rewrote must not turn the document into a 404.
+        base, _, issuer_path = request.path.partition(SERVER_WELL_KNOWN)
+        if base + "/" + issuer_path.strip("/") != _issuer_path(request):
+            raise Http404("No authorization server has this issuer.")
+        response: HttpResponse = super().get(request, *args, **kwargs)
+        response["Cache-Control"] = CACHE_CONTROL
+        return response
+
+
+def _issuer_path(request: HttpRequest) -> str:
+    issuer = str(oauth2_settings.oauth2_authorization_server_issuer(request))
+    return urlsplit(issuer).path.rstrip("/")

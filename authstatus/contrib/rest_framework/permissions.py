@@ -17,7 +17,7 @@ from authstatus.contrib.rest_framework.decisions import (
     view_policy_in_force,
 )
 from authstatus.core.decision import Access
-from authstatus.enforcement import UserPrincipal
+from authstatus.enforcement import UserPrincipal, preflight_policy
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -63,7 +63,7 @@ class PolicyPermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
-        policy = view_policy_in_force(request, view)
+        policy = preflight_policy(request._request, view_policy_in_force(request, view))
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)
         ):
