@@ -57,6 +57,12 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "BEARER_CACHE_SECONDS": 0,
     # Cache (alias in CACHES) of valid bearer tokens; a process-local one is fastest.
     "BEARER_CACHE_ALIAS": "default",
+    # Render every DRF error (validation 400, 405, 406, 415, 429, ...) as RFC 9457 problem
+    # details, not only authstatus's refusals. Off by default: existing clients keep DRF's bodies.
+    "PROBLEM_DETAILS_FOR_ALL_ERRORS": False,
+    # Schemes left out of a 401's challenges for a browser navigation (Accept preferring
+    # text/html, or Sec-Fetch-Mode: navigate): browsers pop up a password dialog for Basic.
+    "BROWSER_HIDDEN_SCHEMES": ["Basic"],
 }
 
 
@@ -145,6 +151,15 @@ class AppSettings:
     @property
     def BEARER_CACHE_ALIAS(self) -> str:
         return str(self.get("BEARER_CACHE_ALIAS"))
+
+    @property
+    def PROBLEM_DETAILS_FOR_ALL_ERRORS(self) -> bool:
+        return bool(self.get("PROBLEM_DETAILS_FOR_ALL_ERRORS"))
+
+    @property
+    def BROWSER_HIDDEN_SCHEMES(self) -> frozenset[str]:
+        """Lower-cased: schemes compare case-insensitively (RFC 9110 §11.1)."""
+        return frozenset(str(s).lower() for s in self.get("BROWSER_HIDDEN_SCHEMES"))
 
 
 app_settings = AppSettings()

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "authstatus",
     "demo_project.api",
@@ -102,6 +103,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authstatus.contrib.rest_framework.PolicyPermission"],
     "EXCEPTION_HANDLER": "authstatus.contrib.rest_framework.exception_handler",
+    # OpenAPI at /api/schema/ with the policies' security and 401/403/404 responses.
+    "DEFAULT_SCHEMA_CLASS": "authstatus.contrib.drf_spectacular.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "authstatus demo API",
+    "DESCRIPTION": "Security requirements and 400/401/403/404 responses come from the access "
+    "policies in force when the schema was generated.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 OAUTH2_PROVIDER = {
@@ -119,6 +130,8 @@ AUTHSTATUS = {
     "DEFAULT_ACCESS": "authenticated",
     "POLICIES": BASELINE_POLICIES,
     "REQUIREMENTS": {"owner": "demo_project.api.rules.is_owner"},
+    # One error format: DRF's 400, 405, 406, 415 and 429 as problem details too.
+    "PROBLEM_DETAILS_FOR_ALL_ERRORS": True,
 }
 
 # A cache every process of the demo shares, so a policy saved in the admin reaches them all.

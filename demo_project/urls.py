@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 from oauth2_provider.views import OAuthServerMetadataView
 
 from authstatus.decorators import exempt
@@ -28,5 +29,7 @@ urlpatterns = [
     path("api/closed/", views.ClosedView.as_view()),
     path("api/vault/", views.VaultList.as_view()),
     path("api/vault/<int:pk>/", views.VaultDetail.as_view()),
+    # OpenAPI 3 of the API, from the policies in force when it is requested.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("authstatus.urls")),
 ]

@@ -13,3 +13,14 @@ class VaultItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = VaultItem
         fields = ["id", "name", "secret"]
+
+
+class MessageSerializer(serializers.Serializer):
+    """The body of the demo's message endpoints (for the OpenAPI schema)."""
+
+    message = serializers.CharField()
+
+
+class ProfileSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    scheme = serializers.CharField(allow_null=True, help_text="The scheme that authenticated.")

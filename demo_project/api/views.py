@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -9,7 +10,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from demo_project.api.models import Note, VaultItem
-from demo_project.api.serializers import NoteSerializer, VaultItemSerializer
+from demo_project.api.serializers import (
+    MessageSerializer,
+    NoteSerializer,
+    ProfileSerializer,
+    VaultItemSerializer,
+)
 from demo_project.api.tour import tour_rows
 
 
@@ -22,11 +28,13 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 class PublicView(APIView):
+    @extend_schema(responses=MessageSerializer)
     def get(self, request: Request) -> Response:
         return Response({"message": "Anyone can read this."})
 
 
 class ProfileView(APIView):
+    @extend_schema(responses=ProfileSerializer)
     def get(self, request: Request) -> Response:
         user = request.user
         return Response({"username": user.get_username(), "scheme": _scheme(request)})
@@ -45,11 +53,13 @@ class NotesView(generics.ListCreateAPIView):
 
 
 class StaffView(APIView):
+    @extend_schema(responses=MessageSerializer)
     def get(self, request: Request) -> Response:
         return Response({"message": "Staff only."})
 
 
 class ClosedView(APIView):
+    @extend_schema(responses=MessageSerializer)
     def get(self, request: Request) -> Response:  # never reached: the policy is "nobody"
         return Response({"message": "unreachable"})
 
