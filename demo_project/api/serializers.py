@@ -7,6 +7,9 @@ class NoteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Note
         fields = ["id", "text", "created"]
+        # What the model enforces, stated so the OpenAPI schema says it (minLength: 1) and
+        # a schema-valid note is always accepted: no trimming to blank.
+        extra_kwargs = {"text": {"min_length": 1, "trim_whitespace": False}}
 
 
 class VaultItemSerializer(serializers.ModelSerializer):
