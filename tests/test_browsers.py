@@ -39,6 +39,14 @@ def test_anonymous_browser_401_renders_inside_the_browsable_api(client, db):
     assert vary(response) >= {"authorization", "cookie", "accept", "sec-fetch-mode"}
 
 
+def test_a_browsable_refusal_is_one_denial(client, db, denials):
+    response = client.get("/api/notes/", HTTP_ACCEPT=BROWSER_ACCEPT)
+    assert response.status_code == 401
+    assert 'class="navbar' in response.content.decode()
+    assert len(denials) == 1  # the page's forms are not decided again
+    assert denials[0]["decision"].status == 401
+
+
 def test_api_clients_still_get_every_challenge(client, db):
     response = client.get("/api/profile/")
     assert response.status_code == 401

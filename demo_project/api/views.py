@@ -72,9 +72,10 @@ class VaultList(generics.ListAPIView):
 
 
 class VaultDetail(generics.RetrieveAPIView):
-    """Every item is looked up; the policy's "owner" requirement, checked on the object by
-    PolicyPermission, refuses other users' items — as a 404, since the vault is concealed,
-    answered exactly like a missing id."""
+    # Every item is looked up; the policy's "owner" requirement, checked on the object by
+    # PolicyPermission, refuses other users' items — as a 404, since the vault is concealed,
+    # answered exactly like a missing id. A comment, not a docstring: drf-spectacular
+    # publishes docstrings in the OpenAPI schema, which must not say what concealment hides.
 
     serializer_class = VaultItemSerializer
     queryset = VaultItem.objects.all()

@@ -61,6 +61,16 @@ class _RefusalMixin:
         context["authstatus_base_template"] = self.authstatus_base_template
         return context
 
+    # No forms on a refusal page. DRF would decide each form's method again (through
+    # PolicyPermission), and every such decision sends access_denied: one refusal would be
+    # logged four times.
+
+    def show_form_for_method(self, *args: Any, **kwargs: Any) -> bool:
+        return False
+
+    def get_rendered_html_form(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
 
 _renderers: dict[type[BrowsableAPIRenderer], type[BrowsableAPIRenderer]] = {}
 
