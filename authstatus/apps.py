@@ -11,7 +11,13 @@ class AuthStatusConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
+
         from authstatus import checks  # noqa: F401 - registers the system checks
+
+        if apps.is_installed("drf_spectacular"):
+            # drf-spectacular finds extensions by import: register the security schemes.
+            from authstatus.contrib.drf_spectacular import extensions  # noqa: F401
         from authstatus.receivers import policy_saved_or_deleted
 
         model = self.get_model("ResourcePolicy")

@@ -48,6 +48,7 @@ AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 DRF = "authstatus.contrib.rest_framework."
 HANDLER = DRF + "exception_handler"
 PERMISSION = DRF + "PolicyPermission"
+SCHEMA_CLASS = "authstatus.contrib.drf_spectacular.AutoSchema"
 COMMON_MIDDLEWARE = "authstatus.middleware.CommonMiddleware"
 CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
 BEARER_METHODS = frozenset({"header", "body", "query"})
@@ -101,6 +102,9 @@ class Codes:
     SERVER_METADATA_UNREACHABLE = "authstatus.W030"
     WWW_AUTHENTICATE_NOT_EXPOSED = "authstatus.W031"
     REGISTRATION_VIEWS_UNGUARDED = "authstatus.W032"
+    BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS = "authstatus.E040"
+    BAD_BROWSER_HIDDEN_SCHEMES = "authstatus.E041"
+    SCHEMA_CLASS_MISSING = "authstatus.W040"
 
 
 @register(Tags.security)
@@ -155,6 +159,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         )
     errors += _check_propagation(raw)
     errors += _check_concealed_challenge_paths(raw)
+    errors += _check_drf_ecosystem(raw)
     for key in ("EXEMPT_NAMESPACES", "MIDDLEWARE_AUTHENTICATORS"):
         value = raw.get(key, [])
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
@@ -234,6 +239,32 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     return errors
 
 
+def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """PROBLEM_DETAILS_FOR_ALL_ERRORS is a bool; BROWSER_HIDDEN_SCHEMES a list of schemes."""
+    errors: list[CheckMessage] = []
+    if not isinstance(raw.get("PROBLEM_DETAILS_FOR_ALL_ERRORS", False), bool):
+        errors.append(
+            Error(
+                "PROBLEM_DETAILS_FOR_ALL_ERRORS must be True or False.",
+                id=Codes.BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS,
+            )
+        )
+    hidden = raw.get("BROWSER_HIDDEN_SCHEMES", DEFAULTS["BROWSER_HIDDEN_SCHEMES"])
+    if (
+        isinstance(hidden, str)
+        or not isinstance(hidden, Sequence)
+        or not all(isinstance(v, str) and is_token(v) for v in hidden)
+    ):
+        errors.append(
+            Error(
+                "BROWSER_HIDDEN_SCHEMES must be a list of authentication scheme names "
+                "(HTTP tokens, RFC 9110 §11.1), e.g. ['Basic'].",
+                id=Codes.BAD_BROWSER_HIDDEN_SCHEMES,
+            )
+        )
+    return errors
+
+
 def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessage]:
     """CONCEALED_CHALLENGE_PATHS is a list of policy path patterns."""
     value = raw.get("CONCEALED_CHALLENGE_PATHS", [])
@@ -307,6 +338,18 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
                 "PolicyPermission is not in REST_FRAMEWORK['DEFAULT_PERMISSION_CLASSES'].",
                 hint=f"Add '{PERMISSION}' so policies apply to every DRF view.",
                 id=Codes.PERMISSION_MISSING,
+            )
+        )
+    if apps.is_installed("drf_spectacular") and not _is_subclass(
+        config.get("DEFAULT_SCHEMA_CLASS"), SCHEMA_CLASS
+    ):
+        warnings.append(
+            Warning(
+                "drf-spectacular is installed but REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is "
+                "not authstatus's AutoSchema.",
+                hint=f"Set it to '{SCHEMA_CLASS}' so the OpenAPI schema lists the scopes and "
+                "the 401/403/404 responses the policies produce.",
+                id=Codes.SCHEMA_CLASS_MISSING,
             )
         )
     foreign = [
@@ -411,6 +454,13 @@ def _import(path: str) -> Any:
         return import_string(path)
     except ImportError:
         return None
+
+
+def _is_subclass(path: Any, base: str) -> bool:
+    """Whether ``path`` (a dotted path or a class) is ``base`` or a subclass of it."""
+    cls = _import(path) if isinstance(path, str) else path
+    base_cls = _import(base)
+    return isinstance(cls, type) and isinstance(base_cls, type) and issubclass(cls, base_cls)
 
 
 def _installed(base: str) -> bool:

@@ -61,6 +61,12 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Where bearer tokens are checked, in order (authstatus.tokens): dicts with a BACKEND
     # path and that backend's options. The default: django-oauth-toolkit's database.
     "TOKEN_BACKENDS": [{"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"}],
+    # Render every DRF error (validation 400, 405, 406, 415, 429, ...) as RFC 9457 problem
+    # details, not only authstatus's refusals. Off by default: existing clients keep DRF's bodies.
+    "PROBLEM_DETAILS_FOR_ALL_ERRORS": False,
+    # Schemes left out of a 401's challenges for a browser navigation (Accept preferring
+    # text/html, or Sec-Fetch-Mode: navigate): browsers pop up a password dialog for Basic.
+    "BROWSER_HIDDEN_SCHEMES": ["Basic"],
 }
 
 
@@ -153,6 +159,15 @@ class AppSettings:
     @property
     def TOKEN_BACKENDS(self) -> Sequence[Mapping[str, Any]]:
         return list(self.get("TOKEN_BACKENDS"))
+
+    @property
+    def PROBLEM_DETAILS_FOR_ALL_ERRORS(self) -> bool:
+        return bool(self.get("PROBLEM_DETAILS_FOR_ALL_ERRORS"))
+
+    @property
+    def BROWSER_HIDDEN_SCHEMES(self) -> frozenset[str]:
+        """Lower-cased: schemes compare case-insensitively (RFC 9110 §11.1)."""
+        return frozenset(str(s).lower() for s in self.get("BROWSER_HIDDEN_SCHEMES"))
 
 
 app_settings = AppSettings()

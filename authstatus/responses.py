@@ -50,7 +50,11 @@ if TYPE_CHECKING:
 __all__ = [
     "PROBLEM_JSON",
     "VARY",
+    "browser_navigation",
+    "client_challenges",
     "concealed_challenges",
+    "finish_refusal",
+    "login_url",
     "not_found_response",
     "problem",
     "render_decision",
@@ -122,13 +126,55 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
         response = HttpResponse(
             json.dumps(problem(decision)), status=decision.status, content_type=PROBLEM_JSON
         )
+    return finish_refusal(request, decision, response)
+
+
+def finish_refusal(
+    request: HttpRequest, decision: Decision, response: HttpResponse
+) -> HttpResponse:
+    """Add the headers every refusal carries: ``WWW-Authenticate`` (unless ``response`` is a
+    redirect), ``Cache-Control: no-store`` and the refusal ``Vary``."""
     if decision.challenges and response.status_code == decision.status:
-        response["WWW-Authenticate"] = format_challenges(decision.challenges)
+        response["WWW-Authenticate"] = format_challenges(client_challenges(request, decision))
     if decision.retry_after is not None:
         response["Retry-After"] = str(decision.retry_after)
     response["Cache-Control"] = "no-store"
     patch_vary_headers(response, VARY)
+    if _hides_schemes(decision):
+        patch_vary_headers(response, ("Sec-Fetch-Mode",))
     return response
+
+
+def _hides_schemes(decision: Decision) -> bool:
+    hidden = app_settings.BROWSER_HIDDEN_SCHEMES
+    return (
+        decision.status == 401
+        and bool(hidden)
+        and any(c.scheme.lower() in hidden for c in decision.challenges)
+    )
+
+
+def browser_navigation(request: HttpRequest) -> bool:
+    """Whether ``request`` is a browser loading a page: ``Sec-Fetch-Mode: navigate`` (Fetch
+    metadata, sent by every current browser), or an ``Accept`` preferring ``text/html``."""
+    return request.headers.get("Sec-Fetch-Mode") == "navigate" or _prefers_html(request)
+
+
+def client_challenges(request: HttpRequest, decision: Decision) -> tuple[Challenge, ...]:
+    """The challenges ``request`` is sent: the decision's, less ``BROWSER_HIDDEN_SCHEMES``
+    on a ``401`` to a browser navigation (for ``Basic`` a browser pops up a password dialog
+    instead of showing the page). At least one challenge stays: RFC 9110 §15.5.2 requires
+    one on every ``401``, so a route that accepts only hidden schemes keeps them."""
+    if not _hides_schemes(decision) or not browser_navigation(request):
+        return decision.challenges
+    hidden = app_settings.BROWSER_HIDDEN_SCHEMES
+    kept = tuple(c for c in decision.challenges if c.scheme.lower() not in hidden)
+    return kept or decision.challenges
+
+
+def login_url(request: HttpRequest, decision: Decision) -> str | None:
+    """``LOGIN_URL?next=<path>`` when logging in can fix ``decision``, else ``None``."""
+    return _login_url(request, decision)
 
 
 def _login_url(request: HttpRequest, decision: Decision) -> str | None:

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "authstatus",
     "demo_project.api",
@@ -110,6 +111,16 @@ REST_FRAMEWORK = {
     # Lists show only what the policies' requirements allow (the "owner" filter below).
     "DEFAULT_FILTER_BACKENDS": ["authstatus.contrib.rest_framework.PolicyFilterBackend"],
     "EXCEPTION_HANDLER": "authstatus.contrib.rest_framework.exception_handler",
+    # OpenAPI at /api/schema/ with the policies' security and 401/403/404 responses.
+    "DEFAULT_SCHEMA_CLASS": "authstatus.contrib.drf_spectacular.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "authstatus demo API",
+    "DESCRIPTION": "Security requirements and 400/401/403/404 responses come from the access "
+    "policies in force when the schema was generated.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 OAUTH2_PROVIDER = {
@@ -154,6 +165,8 @@ AUTHSTATUS = {
             "filter": "demo_project.api.rules.owned_by",
         }
     },
+    # One error format: DRF's 400, 405, 406, 415 and 429 as problem details too.
+    "PROBLEM_DETAILS_FOR_ALL_ERRORS": True,
 }
 
 # A cache every process of the demo shares, so a policy saved in the admin reaches them all.

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from demo_project.api import views
@@ -26,6 +27,8 @@ urlpatterns = [
     path("api/closed/", views.ClosedView.as_view()),
     path("api/vault/", views.VaultList.as_view()),
     path("api/vault/<int:pk>/", views.VaultDetail.as_view()),
+    # OpenAPI 3 of the API, from the policies in force when it is requested.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include(router.urls)),
     path("", include("authstatus.urls")),
 ]

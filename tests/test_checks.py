@@ -276,7 +276,11 @@ def test_drf_foreign_authentication_class():
 
 def test_drf_without_rest_framework_settings():
     with override_settings(REST_FRAMEWORK={}):
-        assert _ids(check_drf()) == [Codes.HANDLER_MISSING, Codes.PERMISSION_MISSING]
+        assert _ids(check_drf()) == [
+            Codes.HANDLER_MISSING,
+            Codes.PERMISSION_MISSING,
+            Codes.SCHEMA_CLASS_MISSING,  # drf-spectacular is installed
+        ]
 
 
 def test_drf_demo_configuration_is_clean():
@@ -616,5 +620,60 @@ def test_every_code_is_exercised():
         Codes.SERVER_METADATA_UNREACHABLE,
         Codes.WWW_AUTHENTICATE_NOT_EXPOSED,
         Codes.REGISTRATION_VIEWS_UNGUARDED,
+        Codes.BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS,
+        Codes.BAD_BROWSER_HIDDEN_SCHEMES,
+        Codes.SCHEMA_CLASS_MISSING,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested
+
+
+# --- DRF ecosystem (issue 12) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_bad_problem_details_for_all_errors(value):
+    with _with(PROBLEM_DETAILS_FOR_ALL_ERRORS=value):
+        assert Codes.BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS in _ids(check_settings())
+
+
+@pytest.mark.parametrize("value", ["Basic", ["Basic realm"], [""], [1], None])
+def test_bad_browser_hidden_schemes(value):
+    with _with(BROWSER_HIDDEN_SCHEMES=value):
+        assert Codes.BAD_BROWSER_HIDDEN_SCHEMES in _ids(check_settings())
+
+
+@pytest.mark.parametrize("value", [[], ["Basic"], ["basic", "Digest"]])
+def test_good_browser_hidden_schemes(value):
+    with _with(BROWSER_HIDDEN_SCHEMES=value, PROBLEM_DETAILS_FOR_ALL_ERRORS=False):
+        assert _ids(check_settings()) == []
+
+
+@pytest.mark.parametrize(
+    "schema_class", [None, "drf_spectacular.openapi.AutoSchema", "no.such.Schema"]
+)
+def test_spectacular_without_authstatus_schema_class_warns(schema_class):
+    rest = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "DEFAULT_SCHEMA_CLASS"}
+    if schema_class:
+        rest["DEFAULT_SCHEMA_CLASS"] = schema_class
+    with override_settings(REST_FRAMEWORK=rest):
+        assert _ids(check_drf()) == [Codes.SCHEMA_CLASS_MISSING]
+
+
+def test_spectacular_with_a_subclass_of_authstatus_schema_is_fine():
+    rest = {**settings.REST_FRAMEWORK, "DEFAULT_SCHEMA_CLASS": "tests.test_checks.MySchema"}
+    with override_settings(REST_FRAMEWORK=rest):
+        assert _ids(check_drf()) == []
+
+
+def test_no_schema_warning_without_drf_spectacular():
+    apps = [a for a in settings.INSTALLED_APPS if a != "drf_spectacular"]
+    rest = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "DEFAULT_SCHEMA_CLASS"}
+    with override_settings(INSTALLED_APPS=apps, REST_FRAMEWORK=rest):
+        assert _ids(check_drf()) == []
+
+
+from authstatus.contrib.drf_spectacular import AutoSchema  # noqa: E402
+
+
+class MySchema(AutoSchema):
+    """A project's own schema class built on authstatus's."""

@@ -72,4 +72,5 @@ BASELINE_POLICIES: list[dict[str, Any]] = [
     {"path": "/", "methods": "GET", "access": "anonymous", "description": "Home page"},
     {"path": "/accounts/**", "access": "anonymous", "description": "Login and logout"},
     {"path": "/members/", "access": "authenticated", "description": "Members page"},
+    {"path": "/api/schema/", "methods": "GET", "access": "anonymous", "description": "OpenAPI"},
 ]

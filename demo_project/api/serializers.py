@@ -7,6 +7,9 @@ class NoteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Note
         fields = ["id", "text", "created"]
+        # What the model enforces, stated so the OpenAPI schema says it (minLength: 1) and
+        # a schema-valid note is always accepted: no trimming to blank.
+        extra_kwargs = {"text": {"min_length": 1, "trim_whitespace": False}}
 
 
 class VaultItemSerializer(serializers.ModelSerializer):
@@ -22,3 +25,14 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["id", "title", "shipped", "owner"]
         read_only_fields = ["shipped"]
+
+
+class MessageSerializer(serializers.Serializer):
+    """The body of the demo's message endpoints (for the OpenAPI schema)."""
+
+    message = serializers.CharField()
+
+
+class ProfileSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    scheme = serializers.CharField(allow_null=True, help_text="The scheme that authenticated.")

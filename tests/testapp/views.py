@@ -160,8 +160,23 @@ class ThrottledVaultDetail(VaultDetail):
     throttle_classes = [VaultRateThrottle]
 
 
+class OncePerMinute(throttling.AnonRateThrottle):
+    """One anonymous request a minute per address, whatever the settings say."""
+
+    scope = "test-once"
+    rate = "1/min"
+
+
+@access("anonymous")
+class Throttled(Echo):
+    """tests/test_problem_details.py: a 429 with Retry-After."""
+
+    throttle_classes = [OncePerMinute]
+
+
 urlpatterns = [
     path("plain/", plain),
+    path("drf/throttled/", Throttled.as_view()),
     path("plain/anonymous/", plain_anonymous),
     path("plain/nobody/", plain_nobody),
     path("plain/concealed/", plain_concealed),

@@ -13,7 +13,10 @@
   error, a query string too large to read) would otherwise answer before the policy could
   refuse — a ``406`` where a missing URL gets ``404``. The request is decided first; a refusal
   wins, and on a concealed route a request that cannot even be read is a ``404``.
-* Anything else goes to DRF's default handler.
+* Anything else goes to DRF's default handler; with ``PROBLEM_DETAILS_FOR_ALL_ERRORS`` its
+  answer is rewritten as problem details (:mod:`authstatus.contrib.rest_framework.problems`).
+* A browser's ``401`` or ``403`` on a view whose negotiated renderer is DRF's browsable API
+  is rendered inside the browsable API page (:mod:`authstatus.contrib.rest_framework.browsable`).
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ from typing import Any
 
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions
+from rest_framework.response import Response
 
+from authstatus.conf import app_settings
+from authstatus.contrib.rest_framework.browsable import browsable_refusal
 from authstatus.contrib.rest_framework.decisions import (
     decide_view,
     refuse_view,
     view_policy_in_force,
 )
 from authstatus.contrib.rest_framework.permissions import AccessDenied
+from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, refuse
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
@@ -61,9 +68,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         from rest_framework.views import exception_handler as drf_exception_handler
 
         response: HttpResponse | None = drf_exception_handler(exc, context)
+        if (
+            app_settings.PROBLEM_DETAILS_FOR_ALL_ERRORS
+            and isinstance(response, Response)
+            and isinstance(exc, exceptions.APIException)
+        ):
+            return problem_response(exc, response)
         return response
     if decision.status == 404:
         return _not_found(request, view)
+    browsable = browsable_refusal(request, decision)
+    if browsable is not None:
+        return browsable
     return render_decision(request._request, decision)
 
 
