@@ -11,8 +11,12 @@ class AuthStatusConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from authstatus import checks  # noqa: F401 - registers the system checks
+        from authstatus import checks  # registers the system checks
         from authstatus.receivers import policy_saved_or_deleted
+
+        # A value no challenge can carry would make every refusal a 500 on servers that run
+        # no checks: refuse to start instead.
+        checks.refuse_unrenderable_settings()
 
         model = self.get_model("ResourcePolicy")
         post_save.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-save")

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
@@ -28,6 +29,8 @@ __all__ = [
     "check_middleware",
     "check_oauth2_challenge",
     "check_settings",
+    "header_setting_errors",
+    "refuse_unrenderable_settings",
 ]
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
@@ -72,6 +75,7 @@ class Codes:
     BAD_BEARER_CACHE_SECONDS = "authstatus.E013"
     BAD_BEARER_CACHE_ALIAS = "authstatus.E014"
     LONG_BEARER_CACHE = "authstatus.W012"
+    BAD_SESSION_COOKIE_NAME = "authstatus.E025"
 
 
 @register(Tags.security)
@@ -96,17 +100,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id=Codes.BAD_DEFAULT_ACCESS,
             )
         )
-    try:
-        quote(app_settings.REALM)
-    except ValueError as exc:
-        errors.append(Error(f"REALM cannot be sent in a header: {exc}", id=Codes.BAD_REALM))
-    if not is_token(app_settings.SESSION_SCHEME):
-        errors.append(
-            Error(
-                "SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2).",
-                id=Codes.BAD_SESSION_SCHEME,
-            )
-        )
+    errors += header_setting_errors()
     methods = app_settings.BEARER_METHODS
     if not methods or not methods <= BEARER_METHODS:
         errors.append(
@@ -157,6 +151,49 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
         except PolicyError as exc:
             errors.append(Error(f"POLICIES[{index}]: {exc}", id=Codes.BAD_POLICY))
     return errors
+
+
+def header_setting_errors() -> list[CheckMessage]:
+    """Settings that go into every ``WWW-Authenticate`` challenge and cannot be rendered there.
+
+    They would make every refusal that builds a challenge fail, so besides being system
+    checks they are refused at startup (:meth:`authstatus.apps.AuthStatusConfig.ready`
+    raises ``ImproperlyConfigured``): a server that runs no checks (gunicorn) must not answer
+    500 per request instead.
+    """
+    errors: list[CheckMessage] = []
+    try:
+        quote(app_settings.REALM)
+    except ValueError as exc:
+        errors.append(Error(f"REALM cannot be sent in a header: {exc}", id=Codes.BAD_REALM))
+    if not is_token(app_settings.SESSION_SCHEME):
+        errors.append(
+            Error(
+                "SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2).",
+                id=Codes.BAD_SESSION_SCHEME,
+            )
+        )
+    cookie_name = getattr(settings, "SESSION_COOKIE_NAME", "sessionid")
+    if not isinstance(cookie_name, str) or not is_token(cookie_name):
+        errors.append(
+            Error(
+                f"SESSION_COOKIE_NAME {cookie_name!r} is not a cookie name: it must be an "
+                "HTTP token (RFC 6265 §4.1.1, RFC 9110 §5.6.2).",
+                hint="The session challenge names the cookie in its 'cookie-name' "
+                "parameter; ASCII letters, digits and !#$%&'*+-.^_`|~ only.",
+                id=Codes.BAD_SESSION_COOKIE_NAME,
+            )
+        )
+    return errors
+
+
+def refuse_unrenderable_settings() -> None:
+    """Raise ``ImproperlyConfigured`` naming every :func:`header_setting_errors` error."""
+    errors = header_setting_errors()
+    if errors:
+        raise ImproperlyConfigured(
+            "authstatus cannot start: " + " ".join(f"{e.id}: {e.msg}" for e in errors)
+        )
 
 
 def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:

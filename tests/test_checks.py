@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.core import checks as django_checks
@@ -17,6 +22,7 @@ from authstatus.checks import (
     check_settings,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
@@ -182,6 +188,58 @@ def test_bad_bearer_methods(methods):
 def test_bad_session_scheme(scheme):
     with _with(SESSION_SCHEME=scheme):
         assert _ids(check_settings()) == [Codes.BAD_SESSION_SCHEME]
+
+
+@pytest.mark.parametrize("name", ["sessi\u00f3n", "session id", "sid;", 'a"b', "", "x\r\ny"])
+def test_bad_session_cookie_name(name):
+    with override_settings(SESSION_COOKIE_NAME=name):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_SESSION_COOKIE_NAME]
+    assert messages[0].level == django_checks.ERROR
+
+
+# Values no WWW-Authenticate challenge can carry: each is refused when Django starts (a server
+# such as gunicorn runs no checks), in a process of its own with its own settings module.
+UNRENDERABLE = [
+    ("AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'caf\\u00e9'}", Codes.BAD_REALM),
+    ("AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'api\\r\\nX: 1'}", Codes.BAD_REALM),
+    ("AUTHSTATUS = {**AUTHSTATUS, 'SESSION_SCHEME': 'Cookie Auth'}", Codes.BAD_SESSION_SCHEME),
+    ("SESSION_COOKIE_NAME = 'sessi\\u00f3n'", Codes.BAD_SESSION_COOKIE_NAME),
+]
+
+
+def _start_django(tmp_path, line: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "startup_settings.py").write_text(f"from tests.settings import *\n{line}\n")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "startup_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("line", "code"), UNRENDERABLE)
+def test_settings_no_challenge_can_carry_stop_django_at_startup(tmp_path, line, code):
+    started = _start_django(tmp_path, line)
+    assert started.returncode != 0
+    assert "started" not in started.stdout
+    assert "django.core.exceptions.ImproperlyConfigured: authstatus cannot start" in (
+        started.stderr
+    )
+    assert code in started.stderr
+
+
+def test_settings_that_render_start(tmp_path):
+    started = _start_django(tmp_path, "AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'my \"api\"'}")
+    assert (started.returncode, started.stdout.strip()) == (0, "started"), started.stderr
 
 
 OWNER = "demo_project.api.rules.is_owner"
@@ -494,5 +552,6 @@ def test_every_code_is_exercised():
         Codes.SLASH_REDIRECT_REVEALS,
         Codes.CSRF_FAILURE_VIEW_MISSING,
         Codes.BAD_CONCEALED_CHALLENGE_PATHS,
+        Codes.BAD_SESSION_COOKIE_NAME,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -387,6 +387,40 @@ def test_every_method_of_every_pair(world, pair, method):
     assert_pair(_shape(pair, method=method), world)
 
 
+UNRENDERABLE = {
+    "non-ASCII SESSION_COOKIE_NAME": {"SESSION_COOKIE_NAME": "sessi\u00f3n"},
+    "non-ASCII REALM": {"REALM": "caf\u00e9"},
+    "SESSION_SCHEME not a token": {"SESSION_SCHEME": "Cookie Auth"},
+}
+
+
+@pytest.mark.parametrize("setting", list(UNRENDERABLE))
+@pytest.mark.parametrize(
+    ("pair", "credentials"),
+    [
+        (p.name, c)
+        for p in PAIRS_UNDER_TEST
+        if p.level == ROUTE
+        for c in (NONE, "unknown-bearer", "wrong-password", "bob-bearer")
+        if not (p.allows_valid and c in VALID)
+    ],
+)
+def test_a_challenge_that_cannot_be_built_never_fails_a_concealed_refusal(
+    world, setting, credentials, pair
+):
+    """Startup refuses these settings (tests/test_checks.py); should one get through (changed
+    at run time), a concealed refusal builds no challenge, so it is still the 404 of a
+    missing URL, not a 500."""
+    change = UNRENDERABLE[setting]
+    cookie_name = change.get("SESSION_COOKIE_NAME", settings.SESSION_COOKIE_NAME)
+    authstatus = {
+        **settings.AUTHSTATUS,
+        **{k: v for k, v in change.items() if k != "SESSION_COOKIE_NAME"},
+    }
+    with override_settings(SESSION_COOKIE_NAME=cookie_name, AUTHSTATUS=authstatus):
+        assert_pair(_shape(pair, credentials=credentials), world)
+
+
 def test_drf_route_carries_no_allow_header(world):
     """DRF adds ``Allow`` to every response of its views; a URL with no route has none."""
     response = send(_shape("drf vault list", method="OPTIONS"), "/api/vault/", world)

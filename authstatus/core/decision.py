@@ -26,7 +26,9 @@ The rules, in the order they apply:
 A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
 be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
 'hide' the current existence of a forbidden target resource MAY instead respond with a status
-code of 404").
+code of 404"). Concealment is applied as soon as the table says "refuse", before any
+challenge is built: a concealed refusal does no more work than it must (the base challenges,
+often lazy, are never read), and a challenge that cannot be built cannot fail it.
 
 Challenges are built from the *base* challenges the adapter passes in (one per accepted
 scheme). :func:`decide` adds the ``scope`` and ``error`` parameters to ``Bearer`` and puts
@@ -326,61 +328,52 @@ def decide(
     parameters in :data:`PARAMETER_ORDER`, and never invents a scheme the resource does not
     accept. ``principal`` is required when the credentials are valid.
     """
+    refusal = _refusal(credentials, policy, principal)
+    if refusal is None:
+        return _allow(policy)
+    outcome, status, resolution, error = refusal
+    if policy.conceal:
+        # Decided before any challenge is built: a concealed refusal costs no more than a
+        # missing resource's 404, and a challenge that cannot be built cannot fail it.
+        return _concealed(policy)
+    built = (
+        ()
+        if outcome in (Outcome.CLOSED, Outcome.FORBIDDEN)
+        else _refusal_challenges(challenges, policy, resolution, credentials, error)
+    )
+    return _deny(policy, outcome, status, resolution, built, credentials)
+
+
+_Refusal = tuple[Outcome, int, Resolution, str | None]
+"""outcome, status, resolution, and the RFC 6750 §3.1 error code its challenges carry."""
+
+
+def _refusal(
+    credentials: Credentials, policy: Policy, principal: Principal | None
+) -> _Refusal | None:
+    """The refusal the table gives (rules 1-5 of the module docstring), ``None`` if allowed."""
     if credentials.state is CredentialState.MALFORMED:
         # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
-        return _deny(
-            policy,
-            Outcome.INVALID_REQUEST,
-            400,
-            Resolution.FIX_REQUEST,
-            _refusal_challenges(
-                challenges, policy, Resolution.FIX_REQUEST, credentials, "invalid_request"
-            ),
-            credentials,
-        )
+        return Outcome.INVALID_REQUEST, 400, Resolution.FIX_REQUEST, "invalid_request"
     if credentials.state is CredentialState.INVALID:
         failure = credentials.failure
         resolution = _RESOLUTION_FOR_FAILURE.get(failure, Resolution.REAUTHENTICATE)  # type: ignore[arg-type]
-        return _deny(
-            policy,
-            Outcome.INVALID_CREDENTIALS,
-            401,
-            resolution,
-            _refusal_challenges(challenges, policy, resolution, credentials, "invalid_token"),
-            credentials,
-        )
+        return Outcome.INVALID_CREDENTIALS, 401, resolution, "invalid_token"
     if policy.access is Access.NOBODY:
-        return _deny(policy, Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, (), credentials)
+        return Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, None
     if credentials.state is CredentialState.ABSENT:
         if policy.access is Access.ANONYMOUS:
-            return _allow(policy)
-        return _deny(
-            policy,
-            Outcome.AUTHENTICATION_REQUIRED,
-            401,
-            Resolution.AUTHENTICATE,
-            _refusal_challenges(challenges, policy, Resolution.AUTHENTICATE, credentials),
-            credentials,
-        )
+            return None
+        return Outcome.AUTHENTICATION_REQUIRED, 401, Resolution.AUTHENTICATE, None
     if policy.access is Access.ANONYMOUS:
-        return _allow(policy)
+        return None
     if principal is None:
         raise ValueError("valid credentials need a principal")
     if not _principal_qualifies(policy, principal):
-        return _deny(policy, Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, (), credentials)
-    missing = _missing_scopes(policy, credentials)
-    if missing:
-        return _deny(
-            policy,
-            Outcome.INSUFFICIENT_SCOPE,
-            403,
-            Resolution.REQUEST_SCOPE,
-            _refusal_challenges(
-                challenges, policy, Resolution.REQUEST_SCOPE, credentials, "insufficient_scope"
-            ),
-            credentials,
-        )
-    return _allow(policy)
+        return Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, None
+    if _missing_scopes(policy, credentials):
+        return Outcome.INSUFFICIENT_SCOPE, 403, Resolution.REQUEST_SCOPE, "insufficient_scope"
+    return None
 
 
 def _principal_qualifies(policy: Policy, principal: Principal) -> bool:
@@ -488,6 +481,16 @@ def _allow(policy: Policy) -> Decision:
     return Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
 
 
+def _concealed(policy: Policy) -> Decision:
+    return Decision(
+        Outcome.NOT_FOUND,
+        404,
+        Resolution.NOT_FOUND,
+        description=_DESCRIPTIONS[Outcome.NOT_FOUND],
+        policy=policy,
+    )
+
+
 def _deny(
     policy: Policy,
     outcome: Outcome,
@@ -497,13 +500,7 @@ def _deny(
     credentials: Credentials,
 ) -> Decision:
     if policy.conceal:
-        return Decision(
-            Outcome.NOT_FOUND,
-            404,
-            Resolution.NOT_FOUND,
-            description=_DESCRIPTIONS[Outcome.NOT_FOUND],
-            policy=policy,
-        )
+        return _concealed(policy)
     return Decision(
         outcome,
         status,
