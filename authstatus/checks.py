@@ -76,6 +76,7 @@ class Codes:
     BAD_BEARER_CACHE_ALIAS = "authstatus.E014"
     LONG_BEARER_CACHE = "authstatus.W012"
     BAD_SESSION_COOKIE_NAME = "authstatus.E025"
+    LOGIN_URL_NOT_A_VIEW = "authstatus.W025"
 
 
 @register(Tags.security)
@@ -276,7 +277,27 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 id=Codes.MIDDLEWARE_ORDER,
             )
         ]
-    return []
+    return _check_login_view()
+
+
+def _check_login_view() -> list[CheckMessage]:
+    """A local ``LOGIN_URL`` names a view, which the middleware then leaves alone."""
+    from authstatus.middleware import login_path, login_view
+
+    path = login_path()
+    if path is None or login_view() is not None:
+        return []
+    return [
+        Warning(
+            f"LOGIN_URL {str(settings.LOGIN_URL)!r} resolves to no view ({path!r} without "
+            "script prefix): the middleware exempts no login page.",
+            hint="The login page is exempt by its view, never by the request's path (which a "
+            "client can steer through SCRIPT_NAME). Write LOGIN_URL as a URL name, e.g. "
+            "'login', or as a path without the script prefix (FORCE_SCRIPT_NAME is taken "
+            "off).",
+            id=Codes.LOGIN_URL_NOT_A_VIEW,
+        )
+    ]
 
 
 @register(Tags.security)

@@ -106,9 +106,7 @@ def explain(
         return Explanation(method, path, None, "none", "-", None, 404, ())
     view = match.func
     route = match.route
-    if not is_drf_view(view) and is_exempt_view(
-        view, match.namespaces, request.path, request.path_info
-    ):
+    if not is_drf_view(view) and is_exempt_view(view, match.namespaces):
         return Explanation(method, path, route, "exempt", "-", None, 0, ())
     policy, source = policies.resolve_explained(method, request.path_info, view_policy(view))
     credentials, principal_user = _credentials(user, scopes)

@@ -43,8 +43,7 @@ class Route:
         """Left alone by the middleware (DRF views never are: PolicyPermission enforces)."""
         from authstatus.middleware import is_drf_view, is_exempt_view
 
-        paths = () if self.sample is None else (self.sample,)
-        return not is_drf_view(self.view) and is_exempt_view(self.view, self.namespaces, *paths)
+        return not is_drf_view(self.view) and is_exempt_view(self.view, self.namespaces)
 
 
 @dataclass(frozen=True)

@@ -242,6 +242,22 @@ def test_settings_that_render_start(tmp_path):
     assert (started.returncode, started.stdout.strip()) == (0, "started"), started.stderr
 
 
+@pytest.mark.parametrize("login_url", ["/app/accounts/login/", "/no/such/login/"])
+def test_a_login_url_that_names_no_view_warns(login_url):
+    with override_settings(LOGIN_URL=login_url):
+        messages = check_middleware()
+    assert _ids(messages) == [Codes.LOGIN_URL_NOT_A_VIEW]
+    assert messages[0].level == django_checks.WARNING
+
+
+@pytest.mark.parametrize(
+    "login_url", ["login", "/accounts/login/", "https://sso.example.com/login/"]
+)
+def test_a_login_url_that_names_a_view_or_is_external_is_fine(login_url):
+    with override_settings(LOGIN_URL=login_url):
+        assert check_middleware() == []
+
+
 OWNER = "demo_project.api.rules.is_owner"
 
 
@@ -553,5 +569,6 @@ def test_every_code_is_exercised():
         Codes.CSRF_FAILURE_VIEW_MISSING,
         Codes.BAD_CONCEALED_CHALLENGE_PATHS,
         Codes.BAD_SESSION_COOKIE_NAME,
+        Codes.LOGIN_URL_NOT_A_VIEW,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested
