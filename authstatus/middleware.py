@@ -58,7 +58,11 @@ from authstatus.authentication import (
 from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState, Decision
 from authstatus.decorators import is_exempt, view_policy
-from authstatus.enforcement import evaluate, middleware_authenticators
+from authstatus.enforcement import (
+    evaluate,
+    log_concealed_failure,
+    middleware_authenticators,
+)
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import (
     TOKEN_PARAMETER,
@@ -228,9 +232,10 @@ class AuthStatusMiddleware:
         authenticators = middleware_authenticators()
         try:
             results = [a.authenticate(request) for a in authenticators]
-        except SuspiciousOperation:
+        except SuspiciousOperation as exc:
             method = request.method or "GET"
             if policies.resolve(method, request.path_info, view_policy(view_func)).conceal:
+                log_concealed_failure(request, exc)
                 raise Http404 from None
             raise
         return evaluate(

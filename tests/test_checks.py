@@ -148,6 +148,15 @@ def test_good_default_access(value):
         {"path": "/api/x/", "acess": "anonymous"},
         {"access": "anonymous"},
         "/api/x/",
+        # values of the wrong type: never an AttributeError, never made up by str()
+        {"path": "/api/x/", "methods": [1]},
+        {"path": "/api/x/", "methods": 5},
+        {"path": "/api/x/", "required_groups": [1]},
+        {"path": "/api/x/", "required_groups": {"staff": True}},
+        {"path": "/api/x/", "required_scopes": [None]},
+        {"path": "/api/x/", "required_scopes": 42},
+        {"path": "/api/x/", "required_permissions": [["auth.view_user"]]},
+        {"path": "/api/x/", "requirements": [None]},
     ],
 )
 def test_bad_policy(spec):
@@ -155,6 +164,35 @@ def test_bad_policy(spec):
         messages = check_settings()
     assert _ids(messages) == [Codes.BAD_POLICY]
     assert messages[0].msg.startswith(f"POLICIES[{len(settings.AUTHSTATUS['POLICIES'])}]")
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"methods": [1]}, "methods"),
+        ({"required_groups": [1]}, "required_groups"),
+        ({"required_scopes": [None]}, "required_scopes"),
+        ({"required_permissions": 7}, "required_permissions"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_policy_error_naming_its_field(spec, field):
+    from authstatus.policies import PolicyError, rule_from_spec
+
+    with pytest.raises(PolicyError, match=field) as raised:
+        rule_from_spec({"path": "/api/x/", **spec}, source="settings", rank=0)
+    assert raised.value.field == field
+
+
+def test_manage_py_check_reports_a_value_of_the_wrong_type():
+    """It crashed `manage.py check` with an AttributeError."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with (
+        _with_policy({"path": "/api/x/", "methods": [1], "required_groups": [1]}),
+        pytest.raises(SystemCheckError, match=r"authstatus\.E004"),
+    ):
+        call_command("check")
 
 
 def test_policies_not_a_list():

@@ -569,6 +569,37 @@ def test_a_query_too_large_to_read_is_a_404_on_a_concealed_route(world, pair):
         assert_pair(shape, world)
 
 
+@pytest.mark.parametrize("pair", ["drf group-gated", "plain group-gated"])
+def test_a_query_too_large_to_read_on_a_concealed_route_is_logged(world, pair, caplog):
+    """The client gets the missing URL's 404; the log says what happened, as Django's own
+    log says it when it answers the 400 elsewhere."""
+    everything = [SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR]
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "MIDDLEWARE_AUTHENTICATORS": everything}
+    ):
+        shape = _shape(pair, query=TOO_MANY_FIELDS)
+        caplog.clear()
+        assert send(shape, shape.pair.concealed, world).status_code == 404
+    records = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert len(records) == 1
+    assert records[0].levelname == "ERROR"
+    assert records[0].status_code == 404
+
+
+def test_an_authenticator_that_raises_on_a_concealed_route_is_a_logged_404(world, caplog):
+    """A failing authentication class (a database outage, a third-party bug) on a concealed
+    DRF route: the missing URL's 404 for the client, the traceback in the log."""
+    caplog.clear()
+    concealed = APIClient().get("/t/conceal/broken-authentication/")
+    missing = APIClient().get("/t/conceal/no-such-authentication/")
+    assert fingerprint(concealed) == fingerprint(missing)
+    records = [r for r in caplog.records if r.name == "authstatus"]
+    assert [r.levelname for r in records] == ["ERROR"]
+    assert "concealed resource" in records[0].getMessage()
+    assert records[0].exc_info[0] is RuntimeError
+    assert "authentication backend down" in str(records[0].exc_info[1])
+
+
 def test_a_query_too_large_to_read_is_still_a_400_where_nothing_is_concealed(client, db):
     assert client.get("/api/profile/" + TOO_MANY_FIELDS).status_code == 400
 

@@ -28,6 +28,7 @@ from authstatus.contrib.rest_framework.decisions import decide_view, refuse_view
 from authstatus.contrib.rest_framework.permissions import AccessDenied
 from authstatus.core.decision import Access, Decision, refuse
 from authstatus.decorators import view_policy
+from authstatus.enforcement import log_concealed_failure
 from authstatus.policies import PoliciesUnavailable, resolve
 from authstatus.responses import not_found_response, render_decision, unavailable_response
 
@@ -96,9 +97,12 @@ def _undecided(request: Any, view: Any) -> Decision | None:
             return decide_view(request, view, raised=failed)
     except PoliciesUnavailable:
         raise
-    except Exception:
+    except Exception as exc:
         policy = resolve(request.method, request._request.path_info, view_policy(view))
-        return refuse(policy) if policy.conceal else None
+        if not policy.conceal:
+            return None  # DRF or Django answers (and logs) it
+        log_concealed_failure(request._request, exc)
+        return refuse(policy)
 
 
 def _third_party_refusal(request: Any, view: Any, exc: exceptions.APIException) -> Decision:

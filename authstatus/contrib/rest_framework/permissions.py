@@ -58,10 +58,10 @@ class PolicyPermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
-        django_request = request._request
-        policy = resolve(
-            django_request.method or "GET", django_request.path_info, view_policy(view)
-        )
+        # request.method, not request._request.method: DRF's OPTIONS metadata asks with a
+        # clone_request() whose method is the action's (POST, PUT) over the same OPTIONS
+        # request, and must hear the policy of that method.
+        policy = resolve(request.method or "GET", request._request.path_info, view_policy(view))
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)
         ):
