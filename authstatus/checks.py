@@ -77,6 +77,7 @@ class Codes:
     LONG_BEARER_CACHE = "authstatus.W012"
     BAD_SESSION_COOKIE_NAME = "authstatus.E025"
     LOGIN_URL_NOT_A_VIEW = "authstatus.W025"
+    BAD_UNIFORM_CONCEALMENT_PATHS = "authstatus.E026"
 
 
 @register(Tags.security)
@@ -232,26 +233,22 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
 
 
 def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessage]:
-    """CONCEALED_CHALLENGE_PATHS is a list of policy path patterns."""
-    value = raw.get("CONCEALED_CHALLENGE_PATHS", [])
+    """CONCEALED_CHALLENGE_PATHS and UNIFORM_CONCEALMENT_PATHS are lists of path patterns."""
+    return _check_patterns(
+        raw, "CONCEALED_CHALLENGE_PATHS", Codes.BAD_CONCEALED_CHALLENGE_PATHS
+    ) + _check_patterns(raw, "UNIFORM_CONCEALMENT_PATHS", Codes.BAD_UNIFORM_CONCEALMENT_PATHS)
+
+
+def _check_patterns(raw: Mapping[str, Any], key: str, code: str) -> list[CheckMessage]:
+    value = raw.get(key, [])
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        return [
-            Error(
-                "CONCEALED_CHALLENGE_PATHS must be a list of path patterns.",
-                id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
-            )
-        ]
+        return [Error(f"{key} must be a list of path patterns.", id=code)]
     errors: list[CheckMessage] = []
     for pattern in value:
         try:
             validate_pattern(pattern)
         except PatternError as exc:
-            errors.append(
-                Error(
-                    f"CONCEALED_CHALLENGE_PATHS: {pattern!r}: {exc}",
-                    id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
-                )
-            )
+            errors.append(Error(f"{key}: {pattern!r}: {exc}", id=code))
     return errors
 
 
@@ -446,7 +443,7 @@ def _concealment_configured() -> bool:
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
         return False
-    if raw.get("CONCEALED_CHALLENGE_PATHS"):
+    if raw.get("CONCEALED_CHALLENGE_PATHS") or raw.get("UNIFORM_CONCEALMENT_PATHS"):
         return True
     policies = raw.get("POLICIES", [])
     if isinstance(policies, Sequence) and any(

@@ -572,6 +572,27 @@ def test_bad_concealed_challenge_paths(value):
     assert messages[0].level == django_checks.ERROR
 
 
+@pytest.mark.parametrize("value", ["/api/**", ["api/**"], ["/api/x*/"], [None]])
+def test_bad_uniform_concealment_paths(value):
+    with _with(UNIFORM_CONCEALMENT_PATHS=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_UNIFORM_CONCEALMENT_PATHS]
+    assert messages[0].level == django_checks.ERROR
+
+
+def test_good_uniform_concealment_paths():
+    with _with(UNIFORM_CONCEALMENT_PATHS=["/api/**", "/t/*/"]):
+        assert check_settings() == []
+
+
+def test_uniform_concealment_needs_authstatus_handler404():
+    with (
+        _with(POLICIES=[], UNIFORM_CONCEALMENT_PATHS=["/api/**"]),
+        override_settings(ROOT_URLCONF="tests.urls_stock_404"),
+    ):
+        assert Codes.HANDLER404_MISSING in _ids(check_concealment())
+
+
 def test_good_concealed_challenge_paths():
     with _with(CONCEALED_CHALLENGE_PATHS=["/api/vault/**", "/t/*/"]):
         assert check_settings() == []
@@ -608,5 +629,6 @@ def test_every_code_is_exercised():
         Codes.BAD_CONCEALED_CHALLENGE_PATHS,
         Codes.BAD_SESSION_COOKIE_NAME,
         Codes.LOGIN_URL_NOT_A_VIEW,
+        Codes.BAD_UNIFORM_CONCEALMENT_PATHS,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested

@@ -15,11 +15,12 @@ no view supports), ``Accept``, credentials (none, valid but not allowed — bear
 Basic —, unknown, expired and malformed bearer tokens, bad Basic, a foreign scheme, a session
 *and* a bad token, a forged or stale session cookie), trailing slash or not
 (``APPEND_SLASH``), query string (``format``, an ``access_token``, …), body (none, JSON, a
-form with an ``access_token``); under three configurations: the demo's, every authenticator
-and token place enabled for plain views, and the ``CONCEALED_CHALLENGE_PATHS`` hint. The
+form with an ``access_token``); under four configurations: the demo's, every authenticator
+and token place enabled for plain views, the ``CONCEALED_CHALLENGE_PATHS`` hint, and the
+uniform mode (``UNIFORM_CONCEALMENT_PATHS``: missing URLs pay the authentication work). The
 client enforces CSRF, as browsers are subject to it. Named tests pin the shapes that once
 differed (``Allow``, ``406``, the slash redirect, CSRF, a query too large to read, dead
-session cookies) and cover throttling, the hint and response time.
+session cookies) and cover throttling, the hint, the uniform mode's work and response time.
 """
 
 from __future__ import annotations
@@ -331,6 +332,7 @@ CONFIGURATIONS = {
         "BEARER_METHODS": ["header", "body", "query"],
     },
     "hint": {"CONCEALED_CHALLENGE_PATHS": ["/api/**", "/t/**"]},
+    "uniform": {"UNIFORM_CONCEALMENT_PATHS": ["/api/**", "/t/**"]},
 }
 
 
@@ -716,6 +718,118 @@ def _concealment_messages():
 def test_demo_and_test_urlconfs_pass_the_concealment_checks():
     assert _concealment_messages() == []
     assert [m for m in django_checks.run_checks() if (m.id or "").startswith("authstatus.")] == []
+
+
+# --- uniform concealment: a missing URL pays the authentication work ------------------------------
+
+UNIFORM = {"UNIFORM_CONCEALMENT_PATHS": ["/api/**", "/t/**"]}
+UNIFORM_CREDENTIALS = (
+    NONE,
+    "unknown-bearer",
+    "expired-bearer",
+    "bob-bearer",
+    "wrong-password",
+    "bob-session",
+    "forged-session",
+)
+
+
+def _queries(shape: Shape, path: str, world: World) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = send(shape, path, world)
+    assert response.status_code == 404
+    # Savepoints differ with the test's transaction handling only; compare the statements.
+    return [
+        re.sub(r"\d+", "N", q["sql"])
+        for q in captured.captured_queries
+        if "SAVEPOINT" not in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize("credentials", UNIFORM_CREDENTIALS)
+@pytest.mark.parametrize("pair", ["drf vault list", "drf group-gated"])
+def test_uniform_mode_makes_a_missing_url_run_the_same_queries(world, pair, credentials):
+    """The authentication work is the database work (token lookup, user lookup before the
+    password hash, session): with the mode on, a missing URL runs the very statements the
+    concealed route runs; off, a missing URL runs none of the token or user lookups."""
+    chosen = next(p for p in PAIRS_UNDER_TEST if p.name == pair)
+    if chosen.allows_valid and credentials in VALID:
+        return  # allowed there: not a concealed refusal (the pair's rule)
+    shape = _shape(pair, credentials=credentials)
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
+        send(shape, chosen.missing, world)  # the policies load once per settings
+        concealed = _queries(shape, chosen.concealed, world)
+        missing = _queries(shape, chosen.missing, world)
+        assert_pair(shape, world)
+
+    # A valid login is refused after a group lookup on both (the uniform policy's group is
+    # one nobody is in), which names different groups: compare those by count.
+    def lookups(queries):
+        return (
+            [q for q in queries if "auth_group" not in q],
+            len([q for q in queries if "auth_group" in q]),
+        )
+
+    assert lookups(concealed) == lookups(missing)
+    if credentials != NONE and credentials != "forged-session":
+        assert missing
+    send(shape, chosen.missing, world)
+    off = _queries(shape, chosen.missing, world)
+    if "session" not in credentials:  # every 404 reads a session's user (_settle_session)
+        assert not any("oauth2_provider_accesstoken" in q or "auth_user" in q for q in off)
+
+
+def test_uniform_mode_leaves_other_paths_and_existing_routes_alone(
+    world, django_assert_num_queries
+):
+    shape = _shape("drf vault list", credentials="unknown-bearer")
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/vault/**"]}
+    ):
+        send(shape, "/nowhere/at/all/", world)  # the policies load once per settings
+        with django_assert_num_queries(0):
+            assert send(shape, "/nowhere/at/all/", world).status_code == 404
+            assert send(shape, "/api/vaulx/", world).status_code == 404
+        # An existing plain view's own Http404 (a missing object) is not authenticated twice.
+        item = _shape("plain vault item", credentials="unknown-bearer")
+        assert_pair(item, world)
+        assert send(shape, "/api/vault/", world).status_code == 404
+
+
+def test_uniform_mode_without_drf_authenticates_as_the_middleware_does(
+    rf, world, denials, django_assert_num_queries
+):
+    """Without DRF installed the work is the middleware's: MIDDLEWARE_AUTHENTICATORS."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from authstatus.uniform import _plain
+
+    request = rf.get("/api/vaulx/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
+    request.user = AnonymousUser()
+    everything = [SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR]
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM, "MIDDLEWARE_AUTHENTICATORS": everything}
+    ):
+        _plain(request)  # the policies load once per settings
+        with django_assert_num_queries(1):  # the token lookup
+            response = _plain(request)
+    assert response.status_code == 404
+    assert problem(response)["type"].endswith("#not-found")
+    assert denials[-1]["decision"].policy.source == "uniform-concealment"
+    assert denials[-1]["credentials"].failure.value == "unknown_token"
+
+
+def test_uniform_mode_announces_the_refusal_like_a_concealed_route(world, denials):
+    shape = _shape("drf vault list", credentials="unknown-bearer")
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
+        send(shape, "/api/vault/", world)
+        send(shape, "/api/vaulx/", world)
+    assert [d["decision"].status for d in denials] == [404, 404]
+    assert [d["decision"].policy.source for d in denials][1] == "uniform-concealment"
+    assert denials[0]["credentials"] == denials[1]["credentials"]
 
 
 # --- response time ------------------------------------------------------------------------------
