@@ -84,7 +84,7 @@ fuzz: setup ## Long fuzz run: FUZZ_EXAMPLES (100000) hostile requests per config
 	AUTHSTATUS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(VPY) -m pytest tests/fuzz -p no:cacheprovider \
 		--hypothesis-profile=fuzz --hypothesis-show-statistics -q $(PYTEST_ARGS)
 
-bench-concealment: setup ## Time concealed vs missing responses (benchmarks/bench_concealment.py)
+bench-concealment: setup ## Concealed vs missing timing per credential kind, uniform mode off/on, AUC target
 	$(VPY) -m benchmarks.bench_concealment
 
 # Installs what only the benchmark needs when it is missing: the `bench` extra (gunicorn,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
@@ -41,6 +42,8 @@ __all__ = [
     "check_settings",
     "check_token_backends",
     "check_token_backends_reachable",
+    "header_setting_errors",
+    "refuse_unrenderable_settings",
 ]
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
@@ -105,6 +108,9 @@ class Codes:
     BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS = "authstatus.E040"
     BAD_BROWSER_HIDDEN_SCHEMES = "authstatus.E041"
     SCHEMA_CLASS_MISSING = "authstatus.W040"
+    BAD_SESSION_COOKIE_NAME = "authstatus.E025"
+    LOGIN_URL_NOT_A_VIEW = "authstatus.W025"
+    BAD_UNIFORM_CONCEALMENT_PATHS = "authstatus.E026"
 
 
 @register(Tags.security)
@@ -129,17 +135,7 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                 id=Codes.BAD_DEFAULT_ACCESS,
             )
         )
-    try:
-        quote(app_settings.REALM)
-    except ValueError as exc:
-        errors.append(Error(f"REALM cannot be sent in a header: {exc}", id=Codes.BAD_REALM))
-    if not is_token(app_settings.SESSION_SCHEME):
-        errors.append(
-            Error(
-                "SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2).",
-                id=Codes.BAD_SESSION_SCHEME,
-            )
-        )
+    errors += header_setting_errors()
     methods = app_settings.BEARER_METHODS
     if not methods or not methods <= BEARER_METHODS:
         errors.append(
@@ -205,6 +201,49 @@ def _requirement_declaration(value: Any) -> bool:
     )
 
 
+def header_setting_errors() -> list[CheckMessage]:
+    """Settings that go into every ``WWW-Authenticate`` challenge and cannot be rendered there.
+
+    They would make every refusal that builds a challenge fail, so besides being system
+    checks they are refused at startup (:meth:`authstatus.apps.AuthStatusConfig.ready`
+    raises ``ImproperlyConfigured``): a server that runs no checks (gunicorn) must not answer
+    500 per request instead.
+    """
+    errors: list[CheckMessage] = []
+    try:
+        quote(app_settings.REALM)
+    except ValueError as exc:
+        errors.append(Error(f"REALM cannot be sent in a header: {exc}", id=Codes.BAD_REALM))
+    if not is_token(app_settings.SESSION_SCHEME):
+        errors.append(
+            Error(
+                "SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2).",
+                id=Codes.BAD_SESSION_SCHEME,
+            )
+        )
+    cookie_name = getattr(settings, "SESSION_COOKIE_NAME", "sessionid")
+    if not isinstance(cookie_name, str) or not is_token(cookie_name):
+        errors.append(
+            Error(
+                f"SESSION_COOKIE_NAME {cookie_name!r} is not a cookie name: it must be an "
+                "HTTP token (RFC 6265 §4.1.1, RFC 9110 §5.6.2).",
+                hint="The session challenge names the cookie in its 'cookie-name' "
+                "parameter; ASCII letters, digits and !#$%&'*+-.^_`|~ only.",
+                id=Codes.BAD_SESSION_COOKIE_NAME,
+            )
+        )
+    return errors
+
+
+def refuse_unrenderable_settings() -> None:
+    """Raise ``ImproperlyConfigured`` naming every :func:`header_setting_errors` error."""
+    errors = header_setting_errors()
+    if errors:
+        raise ImproperlyConfigured(
+            "authstatus cannot start: " + " ".join(f"{e.id}: {e.msg}" for e in errors)
+        )
+
+
 def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     """CACHE_ALIAS names a configured cache; POLL_INTERVAL is a non-negative number."""
     errors: list[CheckMessage] = []
@@ -266,26 +305,22 @@ def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
 
 
 def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessage]:
-    """CONCEALED_CHALLENGE_PATHS is a list of policy path patterns."""
-    value = raw.get("CONCEALED_CHALLENGE_PATHS", [])
+    """CONCEALED_CHALLENGE_PATHS and UNIFORM_CONCEALMENT_PATHS are lists of path patterns."""
+    return _check_patterns(
+        raw, "CONCEALED_CHALLENGE_PATHS", Codes.BAD_CONCEALED_CHALLENGE_PATHS
+    ) + _check_patterns(raw, "UNIFORM_CONCEALMENT_PATHS", Codes.BAD_UNIFORM_CONCEALMENT_PATHS)
+
+
+def _check_patterns(raw: Mapping[str, Any], key: str, code: str) -> list[CheckMessage]:
+    value = raw.get(key, [])
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        return [
-            Error(
-                "CONCEALED_CHALLENGE_PATHS must be a list of path patterns.",
-                id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
-            )
-        ]
+        return [Error(f"{key} must be a list of path patterns.", id=code)]
     errors: list[CheckMessage] = []
     for pattern in value:
         try:
             validate_pattern(pattern)
         except PatternError as exc:
-            errors.append(
-                Error(
-                    f"CONCEALED_CHALLENGE_PATHS: {pattern!r}: {exc}",
-                    id=Codes.BAD_CONCEALED_CHALLENGE_PATHS,
-                )
-            )
+            errors.append(Error(f"{key}: {pattern!r}: {exc}", id=code))
     return errors
 
 
@@ -311,7 +346,27 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                 id=Codes.MIDDLEWARE_ORDER,
             )
         ]
-    return []
+    return _check_login_view()
+
+
+def _check_login_view() -> list[CheckMessage]:
+    """A local ``LOGIN_URL`` names a view, which the middleware then leaves alone."""
+    from authstatus.middleware import login_path, login_view
+
+    path = login_path()
+    if path is None or login_view() is not None:
+        return []
+    return [
+        Warning(
+            f"LOGIN_URL {str(settings.LOGIN_URL)!r} resolves to no view ({path!r} without "
+            "script prefix): the middleware exempts no login page.",
+            hint="The login page is exempt by its view, never by the request's path (which a "
+            "client can steer through SCRIPT_NAME). Write LOGIN_URL as a URL name, e.g. "
+            "'login', or as a path without the script prefix (FORCE_SCRIPT_NAME is taken "
+            "off).",
+            id=Codes.LOGIN_URL_NOT_A_VIEW,
+        )
+    ]
 
 
 @register(Tags.security)
@@ -479,7 +534,7 @@ def _concealment_configured() -> bool:
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
         return False
-    if raw.get("CONCEALED_CHALLENGE_PATHS"):
+    if raw.get("CONCEALED_CHALLENGE_PATHS") or raw.get("UNIFORM_CONCEALMENT_PATHS"):
         return True
     policies = raw.get("POLICIES", [])
     if isinstance(policies, Sequence) and any(

@@ -49,6 +49,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Path patterns under which a 404 to a request without credentials carries the Bearer
     # challenge, on existing and missing paths alike (a hint; off when empty).
     "CONCEALED_CHALLENGE_PATHS": [],
+    # Path patterns of a concealed namespace: a URL no route matches under them pays the
+    # authentication work of a concealed refusal before its 404, so timing cannot tell a
+    # concealed route from a missing one (off when empty).
+    "UNIFORM_CONCEALMENT_PATHS": [],
     # Send an `OAuth2` challenge after `Bearer` naming the OAuth 2.0 flows (and DOT's
     # endpoints) that fix the refusal. Follows a proposal on the IETF OAuth WG list, not an
     # RFC: off by default.
@@ -143,6 +147,10 @@ class AppSettings:
     @property
     def CONCEALED_CHALLENGE_PATHS(self) -> Sequence[str]:
         return list(self.get("CONCEALED_CHALLENGE_PATHS"))
+
+    @property
+    def UNIFORM_CONCEALMENT_PATHS(self) -> Sequence[str]:
+        return list(self.get("UNIFORM_CONCEALMENT_PATHS"))
 
     @property
     def OAUTH2_CHALLENGE(self) -> bool:

@@ -7,9 +7,11 @@ the Django user to the core's :class:`~authstatus.core.decision.Principal`, asks
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 
 from authstatus.authentication import Authenticator, Result, combine
@@ -22,7 +24,15 @@ from authstatus.signals import access_denied
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-__all__ = ["UserPrincipal", "evaluate", "is_preflight", "preflight_policy"]
+__all__ = [
+    "UserPrincipal",
+    "evaluate",
+    "is_preflight",
+    "log_concealed_failure",
+    "preflight_policy",
+]
+
+logger = logging.getLogger("authstatus")
 
 
 class UserPrincipal:
@@ -121,3 +131,26 @@ def middleware_authenticators() -> list[Authenticator]:
 
 
 on_reload(_middleware_authenticators.clear)
+
+
+def log_concealed_failure(request: HttpRequest, exc: BaseException) -> None:
+    """Log an exception raised while authenticating a request on a concealed resource.
+
+    The client gets the 404 a missing resource gets (anything else would reveal the
+    resource), so the log is the only place the failure shows. A ``SuspiciousOperation``
+    goes to ``django.security.<class name>``, as Django logs it when it answers 400;
+    anything else (a database outage, a failing third-party authenticator) to
+    ``authstatus`` at ERROR with the traceback, as Django logs a 500.
+    """
+    extra = {"status_code": 404, "request": request}
+    if isinstance(exc, SuspiciousOperation):
+        security = logging.getLogger(f"django.security.{type(exc).__name__}")
+        security.error(str(exc), exc_info=exc, extra=extra)
+        return
+    logger.error(
+        "Authentication raised on a concealed resource, answered 404: %s %s",
+        request.method,
+        request.path,
+        exc_info=exc,
+        extra=extra,
+    )

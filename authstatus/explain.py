@@ -127,9 +127,7 @@ def explain(
         return Explanation(method, path, None, "none", "-", None, 404, (), "not-found")
     request.resolver_match = match
     view = match.func
-    if not is_drf_view(view) and is_exempt_view(
-        view, match.namespaces, request.path, request.path_info
-    ):
+    if not is_drf_view(view) and is_exempt_view(view, match.namespaces):
         return Explanation(method, path, _route(match), "exempt", "-", None, 0, ())
     if is_drf_view(view):
         explanation = _explain_drf(request, match, user, scopes, obj)

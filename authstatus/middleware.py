@@ -29,14 +29,24 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import Http404
 from django.middleware import common
-from django.shortcuts import resolve_url
-from django.urls import Resolver404, resolve
+from django.urls import (
+    NoReverseMatch,
+    Resolver404,
+    get_script_prefix,
+    resolve,
+    reverse,
+    set_script_prefix,
+)
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.functional import Promise
 
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
@@ -47,7 +57,11 @@ from authstatus.authentication import (
 from authstatus.conf import app_settings
 from authstatus.core.decision import CredentialState, Decision
 from authstatus.decorators import is_exempt
-from authstatus.enforcement import evaluate, middleware_authenticators
+from authstatus.enforcement import (
+    evaluate,
+    log_concealed_failure,
+    middleware_authenticators,
+)
 from authstatus.policies import PoliciesUnavailable
 from authstatus.resources import policy_for, request_policy
 from authstatus.responses import (
@@ -60,7 +74,14 @@ from authstatus.responses import (
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = ["AuthStatusMiddleware", "CommonMiddleware", "refused_as_concealed"]
+__all__ = [
+    "AuthStatusMiddleware",
+    "CommonMiddleware",
+    "is_exempt_view",
+    "login_path",
+    "login_view",
+    "refused_as_concealed",
+]
 
 
 def is_drf_view(view_func: Any) -> bool:
@@ -77,16 +98,83 @@ def _api_view() -> type:
     return APIView
 
 
-def is_exempt_view(view_func: Any, namespaces: Iterable[str], *paths: str) -> bool:
+def is_exempt_view(view_func: Any, namespaces: Iterable[str], urlconf: str | None = None) -> bool:
     """Whether the middleware leaves this plain view alone (see the module docstring).
 
-    ``paths`` are the request's paths to compare with ``LOGIN_URL``: ``request.path`` (with
-    the script prefix, as a reversed URL name resolves) and ``request.path_info`` (without
-    it, as a literal ``LOGIN_URL`` path is usually written).
+    The login page is recognised by its *view* — the one ``settings.LOGIN_URL`` resolves to
+    in ``urlconf`` (:func:`login_view`) — never by the request's path: ``request.path``
+    carries ``SCRIPT_NAME``, which a client can choose through a proxy that forwards it
+    (gunicorn trusts ``SCRIPT_NAME`` headers from its forwarders), so a protected view whose
+    path is a suffix of ``LOGIN_URL`` would escape enforcement.
     """
     if is_exempt(view_func) or set(namespaces) & app_settings.EXEMPT_NAMESPACES:
         return True
-    return resolve_url(settings.LOGIN_URL) in paths
+    login = login_view(urlconf)
+    return login is not None and view_func is login
+
+
+_login_views: dict[str | None, Any] = {}
+
+
+def login_view(urlconf: str | None = None) -> Any:
+    """The view ``settings.LOGIN_URL`` resolves to in ``urlconf`` (``None``: the root one),
+    or ``None`` when it names none (an external login page, a path no route matches).
+
+    Computed once per URLconf and settings (``setting_changed`` of ``LOGIN_URL``,
+    ``ROOT_URLCONF`` or ``FORCE_SCRIPT_NAME`` empties the cache), and independently of the
+    request that happens to ask first: a URL name is reversed without any script prefix,
+    and a path is taken as written, less ``FORCE_SCRIPT_NAME`` — never less the request's
+    ``SCRIPT_NAME``, which a client may choose.
+    """
+    try:
+        return _login_views[urlconf]
+    except KeyError:
+        pass
+    view = _resolve_login_view(urlconf)
+    _login_views[urlconf] = view
+    return view
+
+
+def login_path(urlconf: str | None = None) -> str | None:
+    """``LOGIN_URL`` as a path without script prefix (see :func:`login_view`), or ``None``
+    when it is not a local path (``https://sso.example/…``)."""
+    target = settings.LOGIN_URL  # a URL name, a view, a path or a URL (resolve_url's kinds)
+    if isinstance(target, Promise):
+        target = str(target)
+    saved = get_script_prefix()
+    set_script_prefix("/")  # thread-local, restored below: reverse() prepends it
+    try:
+        url = reverse(target, urlconf)
+    except NoReverseMatch:
+        if not isinstance(target, str):
+            return None
+        url = target  # a path (or an external URL), as resolve_url() falls back to
+    finally:
+        set_script_prefix(saved)
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    path = parts.path
+    forced = (getattr(settings, "FORCE_SCRIPT_NAME", None) or "").rstrip("/")
+    if forced and path.startswith(forced + "/"):
+        path = path[len(forced) :]
+    return path
+
+
+def _resolve_login_view(urlconf: str | None) -> Any:
+    path = login_path(urlconf)
+    if path is None:
+        return None
+    try:
+        return resolve(path, urlconf).func
+    except Resolver404:
+        return None
+
+
+@receiver(setting_changed)
+def _forget_login_views(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
+        _login_views.clear()
 
 
 class AuthStatusMiddleware:
@@ -133,7 +221,7 @@ class AuthStatusMiddleware:
     def _enforces(request: HttpRequest, view_func: Any, namespaces: Iterable[str]) -> bool:
         return not (
             is_drf_view(view_func)
-            or is_exempt_view(view_func, namespaces, request.path, request.path_info)
+            or is_exempt_view(view_func, namespaces, getattr(request, "urlconf", None))
         )
 
     @staticmethod
@@ -144,8 +232,9 @@ class AuthStatusMiddleware:
         authenticators = middleware_authenticators()
         try:
             results = [a.authenticate(request) for a in authenticators]
-        except SuspiciousOperation:
+        except SuspiciousOperation as exc:
             if request_policy(request, view_func).conceal:
+                log_concealed_failure(request, exc)
                 raise Http404 from None
             raise
         return evaluate(

@@ -77,10 +77,25 @@ class PolicyError(ValueError):
         self.field = field
 
 
-def _words(value: str | Iterable[str] | None) -> tuple[str, ...]:
+def _strings(value: object, field: str) -> list[str]:
+    """``value`` as a list of strings: ``None``, one string, or a list of strings. Anything
+    else (``[1]``, ``[None]``, a number, a dict) is a :class:`PolicyError` for ``field``,
+    never a string made up by ``str()`` (``None`` is not the scope ``"None"``)."""
     if value is None:
-        return ()
-    items = value.split() if isinstance(value, str) else [str(v) for v in value]
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise PolicyError(f"{field} must be a string or a list of strings, not {value!r}.", field)
+    for item in value:
+        if not isinstance(item, str):
+            raise PolicyError(f"{field} must hold strings only, not {item!r}.", field)
+    return list(value)
+
+
+def _words(value: object, field: str) -> tuple[str, ...]:
+    """A space-separated string, or a list whose items are taken whole (stripped)."""
+    items = value.split() if isinstance(value, str) else _strings(value, field)
     return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
 
 
@@ -107,7 +122,7 @@ def build_policy(
     except ValueError:
         choices = ", ".join(a.value for a in Access)
         raise PolicyError(f"'{access}' is not an access level ({choices}).", "access") from None
-    scopes = _words(required_scopes)
+    scopes = _words(required_scopes, "required_scopes")
     for scope in scopes:
         if not is_scope_token(scope):
             raise PolicyError(
@@ -116,10 +131,11 @@ def build_policy(
                 "required_scopes",
             )
     # Group names may contain spaces: a string is a comma-separated list.
+    groups = _strings(required_groups, "required_groups")
     if isinstance(required_groups, str):
-        required_groups = required_groups.split(",")
-    group_names = tuple(dict.fromkeys(g.strip() for g in required_groups or () if g.strip()))
-    permissions = _words(required_permissions)
+        groups = required_groups.split(",")
+    group_names = tuple(dict.fromkeys(g.strip() for g in groups if g.strip()))
+    permissions = _words(required_permissions, "required_permissions")
     for permission in permissions:
         app_label, dot, codename = permission.partition(".")
         if not (app_label and dot and codename):
@@ -127,7 +143,7 @@ def build_policy(
                 f"'{permission}' is not a permission name ('app_label.codename').",
                 "required_permissions",
             )
-    names = _words(requirements)
+    names = _words(requirements, "requirements")
     # Read only when needed: a malformed REQUIREMENTS setting (authstatus.E008) must not
     # invalidate policies that name no requirement.
     declared = app_settings.REQUIREMENTS if names else {}
@@ -166,7 +182,7 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
         return None
     pattern = spec["path"]
     try:
-        methods = normalize_methods(spec.get("methods") or ())
+        methods = normalize_methods(_method_names(spec.get("methods")))
         rule: Rule[Policy] = Rule(
             pattern=pattern,
             value=build_policy(
@@ -191,6 +207,13 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
             raise
         raise PolicyError(str(exc), "priority") from exc
     return rule
+
+
+def _method_names(value: object) -> str | list[str]:
+    """``methods`` as written: a space-separated string or a list of strings."""
+    if isinstance(value, str):
+        return value
+    return _strings(value or None, "methods")
 
 
 def _priority(value: Any) -> int:

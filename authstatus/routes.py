@@ -159,8 +159,7 @@ class Endpoint:
         """Left alone by the middleware (DRF views never are: ``PolicyPermission`` enforces)."""
         from authstatus.middleware import is_exempt_view
 
-        paths = () if self.sample is None else (self.sample,)
-        return not self.is_drf and is_exempt_view(self.callback, self.namespaces, *paths)
+        return not self.is_drf and is_exempt_view(self.callback, self.namespaces)
 
 
 @dataclass

@@ -33,7 +33,12 @@ CSRF_FAILURE_VIEW = "authstatus.views.csrf_failure"
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's ``handler404`` signature; the exception's message is never shown (it could
-    name what was looked up)."""
+    name what was looked up). A URL no route matches under ``UNIFORM_CONCEALMENT_PATHS``
+    first pays the authentication work of a concealed refusal (:mod:`authstatus.uniform`)."""
+    from authstatus.uniform import in_uniform_namespace, uniform_not_found
+
+    if in_uniform_namespace(request):
+        return uniform_not_found(request)
     return not_found_response(request)
 
 

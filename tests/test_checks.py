@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.core import checks as django_checks
@@ -20,6 +25,7 @@ from authstatus.checks import (
     check_settings,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
 AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
@@ -145,6 +151,15 @@ def test_good_default_access(value):
         {"path": "/api/x/", "acess": "anonymous"},
         {"access": "anonymous"},
         "/api/x/",
+        # values of the wrong type: never an AttributeError, never made up by str()
+        {"path": "/api/x/", "methods": [1]},
+        {"path": "/api/x/", "methods": 5},
+        {"path": "/api/x/", "required_groups": [1]},
+        {"path": "/api/x/", "required_groups": {"staff": True}},
+        {"path": "/api/x/", "required_scopes": [None]},
+        {"path": "/api/x/", "required_scopes": 42},
+        {"path": "/api/x/", "required_permissions": [["auth.view_user"]]},
+        {"path": "/api/x/", "requirements": [None]},
     ],
 )
 def test_bad_policy(spec):
@@ -152,6 +167,35 @@ def test_bad_policy(spec):
         messages = check_settings()
     assert _ids(messages) == [Codes.BAD_POLICY]
     assert messages[0].msg.startswith(f"POLICIES[{len(settings.AUTHSTATUS['POLICIES'])}]")
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"methods": [1]}, "methods"),
+        ({"required_groups": [1]}, "required_groups"),
+        ({"required_scopes": [None]}, "required_scopes"),
+        ({"required_permissions": 7}, "required_permissions"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_a_policy_error_naming_its_field(spec, field):
+    from authstatus.policies import PolicyError, rule_from_spec
+
+    with pytest.raises(PolicyError, match=field) as raised:
+        rule_from_spec({"path": "/api/x/", **spec}, source="settings", rank=0)
+    assert raised.value.field == field
+
+
+def test_manage_py_check_reports_a_value_of_the_wrong_type():
+    """It crashed `manage.py check` with an AttributeError."""
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with (
+        _with_policy({"path": "/api/x/", "methods": [1], "required_groups": [1]}),
+        pytest.raises(SystemCheckError, match=r"authstatus\.E004"),
+    ):
+        call_command("check")
 
 
 def test_policies_not_a_list():
@@ -185,6 +229,74 @@ def test_bad_bearer_methods(methods):
 def test_bad_session_scheme(scheme):
     with _with(SESSION_SCHEME=scheme):
         assert _ids(check_settings()) == [Codes.BAD_SESSION_SCHEME]
+
+
+@pytest.mark.parametrize("name", ["sessi\u00f3n", "session id", "sid;", 'a"b', "", "x\r\ny"])
+def test_bad_session_cookie_name(name):
+    with override_settings(SESSION_COOKIE_NAME=name):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_SESSION_COOKIE_NAME]
+    assert messages[0].level == django_checks.ERROR
+
+
+# Values no WWW-Authenticate challenge can carry: each is refused when Django starts (a server
+# such as gunicorn runs no checks), in a process of its own with its own settings module.
+UNRENDERABLE = [
+    ("AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'caf\\u00e9'}", Codes.BAD_REALM),
+    ("AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'api\\r\\nX: 1'}", Codes.BAD_REALM),
+    ("AUTHSTATUS = {**AUTHSTATUS, 'SESSION_SCHEME': 'Cookie Auth'}", Codes.BAD_SESSION_SCHEME),
+    ("SESSION_COOKIE_NAME = 'sessi\\u00f3n'", Codes.BAD_SESSION_COOKIE_NAME),
+]
+
+
+def _start_django(tmp_path, line: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "startup_settings.py").write_text(f"from tests.settings import *\n{line}\n")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "startup_settings",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("line", "code"), UNRENDERABLE)
+def test_settings_no_challenge_can_carry_stop_django_at_startup(tmp_path, line, code):
+    started = _start_django(tmp_path, line)
+    assert started.returncode != 0
+    assert "started" not in started.stdout
+    assert "django.core.exceptions.ImproperlyConfigured: authstatus cannot start" in (
+        started.stderr
+    )
+    assert code in started.stderr
+
+
+def test_settings_that_render_start(tmp_path):
+    started = _start_django(tmp_path, "AUTHSTATUS = {**AUTHSTATUS, 'REALM': 'my \"api\"'}")
+    assert (started.returncode, started.stdout.strip()) == (0, "started"), started.stderr
+
+
+@pytest.mark.parametrize("login_url", ["/app/accounts/login/", "/no/such/login/"])
+def test_a_login_url_that_names_no_view_warns(login_url):
+    with override_settings(LOGIN_URL=login_url):
+        messages = check_middleware()
+    assert _ids(messages) == [Codes.LOGIN_URL_NOT_A_VIEW]
+    assert messages[0].level == django_checks.WARNING
+
+
+@pytest.mark.parametrize(
+    "login_url", ["login", "/accounts/login/", "https://sso.example.com/login/"]
+)
+def test_a_login_url_that_names_a_view_or_is_external_is_fine(login_url):
+    with override_settings(LOGIN_URL=login_url):
+        assert check_middleware() == []
 
 
 OWNER = "demo_project.api.rules.is_owner"
@@ -568,6 +680,27 @@ def test_bad_concealed_challenge_paths(value):
     assert messages[0].level == django_checks.ERROR
 
 
+@pytest.mark.parametrize("value", ["/api/**", ["api/**"], ["/api/x*/"], [None]])
+def test_bad_uniform_concealment_paths(value):
+    with _with(UNIFORM_CONCEALMENT_PATHS=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_UNIFORM_CONCEALMENT_PATHS]
+    assert messages[0].level == django_checks.ERROR
+
+
+def test_good_uniform_concealment_paths():
+    with _with(UNIFORM_CONCEALMENT_PATHS=["/api/**", "/t/*/"]):
+        assert check_settings() == []
+
+
+def test_uniform_concealment_needs_authstatus_handler404():
+    with (
+        _with(POLICIES=[], UNIFORM_CONCEALMENT_PATHS=["/api/**"]),
+        override_settings(ROOT_URLCONF="tests.urls_stock_404"),
+    ):
+        assert Codes.HANDLER404_MISSING in _ids(check_concealment())
+
+
 def test_good_concealed_challenge_paths():
     with _with(CONCEALED_CHALLENGE_PATHS=["/api/vault/**", "/t/*/"]):
         assert check_settings() == []
@@ -623,6 +756,9 @@ def test_every_code_is_exercised():
         Codes.BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS,
         Codes.BAD_BROWSER_HIDDEN_SCHEMES,
         Codes.SCHEMA_CLASS_MISSING,
+        Codes.BAD_SESSION_COOKIE_NAME,
+        Codes.LOGIN_URL_NOT_A_VIEW,
+        Codes.BAD_UNIFORM_CONCEALMENT_PATHS,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested
 

@@ -15,11 +15,12 @@ no view supports), ``Accept``, credentials (none, valid but not allowed — bear
 Basic —, unknown, expired and malformed bearer tokens, bad Basic, a foreign scheme, a session
 *and* a bad token, a forged or stale session cookie), trailing slash or not
 (``APPEND_SLASH``), query string (``format``, an ``access_token``, …), body (none, JSON, a
-form with an ``access_token``); under three configurations: the demo's, every authenticator
-and token place enabled for plain views, and the ``CONCEALED_CHALLENGE_PATHS`` hint. The
+form with an ``access_token``); under four configurations: the demo's, every authenticator
+and token place enabled for plain views, the ``CONCEALED_CHALLENGE_PATHS`` hint, and the
+uniform mode (``UNIFORM_CONCEALMENT_PATHS``: missing URLs pay the authentication work). The
 client enforces CSRF, as browsers are subject to it. Named tests pin the shapes that once
 differed (``Allow``, ``406``, the slash redirect, CSRF, a query too large to read, dead
-session cookies) and cover throttling, the hint and response time.
+session cookies) and cover throttling, the hint, the uniform mode's work and response time.
 """
 
 from __future__ import annotations
@@ -335,6 +336,7 @@ CONFIGURATIONS = {
         "BEARER_METHODS": ["header", "body", "query"],
     },
     "hint": {"CONCEALED_CHALLENGE_PATHS": ["/api/**", "/t/**"]},
+    "uniform": {"UNIFORM_CONCEALMENT_PATHS": ["/api/**", "/t/**"]},
 }
 
 
@@ -389,6 +391,40 @@ def _shape(pair: str, **changes) -> Shape:
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_of_every_pair(world, pair, method):
     assert_pair(_shape(pair, method=method), world)
+
+
+UNRENDERABLE = {
+    "non-ASCII SESSION_COOKIE_NAME": {"SESSION_COOKIE_NAME": "sessi\u00f3n"},
+    "non-ASCII REALM": {"REALM": "caf\u00e9"},
+    "SESSION_SCHEME not a token": {"SESSION_SCHEME": "Cookie Auth"},
+}
+
+
+@pytest.mark.parametrize("setting", list(UNRENDERABLE))
+@pytest.mark.parametrize(
+    ("pair", "credentials"),
+    [
+        (p.name, c)
+        for p in PAIRS_UNDER_TEST
+        if p.level == ROUTE
+        for c in (NONE, "unknown-bearer", "wrong-password", "bob-bearer")
+        if not (p.allows_valid and c in VALID)
+    ],
+)
+def test_a_challenge_that_cannot_be_built_never_fails_a_concealed_refusal(
+    world, setting, credentials, pair
+):
+    """Startup refuses these settings (tests/test_checks.py); should one get through (changed
+    at run time), a concealed refusal builds no challenge, so it is still the 404 of a
+    missing URL, not a 500."""
+    change = UNRENDERABLE[setting]
+    cookie_name = change.get("SESSION_COOKIE_NAME", settings.SESSION_COOKIE_NAME)
+    authstatus = {
+        **settings.AUTHSTATUS,
+        **{k: v for k, v in change.items() if k != "SESSION_COOKIE_NAME"},
+    }
+    with override_settings(SESSION_COOKIE_NAME=cookie_name, AUTHSTATUS=authstatus):
+        assert_pair(_shape(pair, credentials=credentials), world)
 
 
 def test_drf_route_carries_no_allow_header(world):
@@ -539,6 +575,37 @@ def test_a_query_too_large_to_read_is_a_404_on_a_concealed_route(world, pair):
         assert_pair(shape, world)
 
 
+@pytest.mark.parametrize("pair", ["drf group-gated", "plain group-gated"])
+def test_a_query_too_large_to_read_on_a_concealed_route_is_logged(world, pair, caplog):
+    """The client gets the missing URL's 404; the log says what happened, as Django's own
+    log says it when it answers the 400 elsewhere."""
+    everything = [SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR]
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "MIDDLEWARE_AUTHENTICATORS": everything}
+    ):
+        shape = _shape(pair, query=TOO_MANY_FIELDS)
+        caplog.clear()
+        assert send(shape, shape.pair.concealed, world).status_code == 404
+    records = [r for r in caplog.records if r.name == "django.security.TooManyFieldsSent"]
+    assert len(records) == 1
+    assert records[0].levelname == "ERROR"
+    assert records[0].status_code == 404
+
+
+def test_an_authenticator_that_raises_on_a_concealed_route_is_a_logged_404(world, caplog):
+    """A failing authentication class (a database outage, a third-party bug) on a concealed
+    DRF route: the missing URL's 404 for the client, the traceback in the log."""
+    caplog.clear()
+    concealed = APIClient().get("/t/conceal/broken-authentication/")
+    missing = APIClient().get("/t/conceal/no-such-authentication/")
+    assert fingerprint(concealed) == fingerprint(missing)
+    records = [r for r in caplog.records if r.name == "authstatus"]
+    assert [r.levelname for r in records] == ["ERROR"]
+    assert "concealed resource" in records[0].getMessage()
+    assert records[0].exc_info[0] is RuntimeError
+    assert "authentication backend down" in str(records[0].exc_info[1])
+
+
 def test_a_query_too_large_to_read_is_still_a_400_where_nothing_is_concealed(client, db):
     assert client.get("/api/profile/" + TOO_MANY_FIELDS).status_code == 400
 
@@ -655,6 +722,118 @@ def _concealment_messages():
 def test_demo_and_test_urlconfs_pass_the_concealment_checks():
     assert _concealment_messages() == []
     assert [m for m in django_checks.run_checks() if (m.id or "").startswith("authstatus.")] == []
+
+
+# --- uniform concealment: a missing URL pays the authentication work ------------------------------
+
+UNIFORM = {"UNIFORM_CONCEALMENT_PATHS": ["/api/**", "/t/**"]}
+UNIFORM_CREDENTIALS = (
+    NONE,
+    "unknown-bearer",
+    "expired-bearer",
+    "bob-bearer",
+    "wrong-password",
+    "bob-session",
+    "forged-session",
+)
+
+
+def _queries(shape: Shape, path: str, world: World) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = send(shape, path, world)
+    assert response.status_code == 404
+    # Savepoints differ with the test's transaction handling only; compare the statements.
+    return [
+        re.sub(r"\d+", "N", q["sql"])
+        for q in captured.captured_queries
+        if "SAVEPOINT" not in q["sql"]
+    ]
+
+
+@pytest.mark.parametrize("credentials", UNIFORM_CREDENTIALS)
+@pytest.mark.parametrize("pair", ["drf vault list", "drf group-gated"])
+def test_uniform_mode_makes_a_missing_url_run_the_same_queries(world, pair, credentials):
+    """The authentication work is the database work (token lookup, user lookup before the
+    password hash, session): with the mode on, a missing URL runs the very statements the
+    concealed route runs; off, a missing URL runs none of the token or user lookups."""
+    chosen = next(p for p in PAIRS_UNDER_TEST if p.name == pair)
+    if chosen.allows_valid and credentials in VALID:
+        return  # allowed there: not a concealed refusal (the pair's rule)
+    shape = _shape(pair, credentials=credentials)
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
+        send(shape, chosen.missing, world)  # the policies load once per settings
+        concealed = _queries(shape, chosen.concealed, world)
+        missing = _queries(shape, chosen.missing, world)
+        assert_pair(shape, world)
+
+    # A valid login is refused after a group lookup on both (the uniform policy's group is
+    # one nobody is in), which names different groups: compare those by count.
+    def lookups(queries):
+        return (
+            [q for q in queries if "auth_group" not in q],
+            len([q for q in queries if "auth_group" in q]),
+        )
+
+    assert lookups(concealed) == lookups(missing)
+    if credentials != NONE and credentials != "forged-session":
+        assert missing
+    send(shape, chosen.missing, world)
+    off = _queries(shape, chosen.missing, world)
+    if "session" not in credentials:  # every 404 reads a session's user (_settle_session)
+        assert not any("oauth2_provider_accesstoken" in q or "auth_user" in q for q in off)
+
+
+def test_uniform_mode_leaves_other_paths_and_existing_routes_alone(
+    world, django_assert_num_queries
+):
+    shape = _shape("drf vault list", credentials="unknown-bearer")
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/vault/**"]}
+    ):
+        send(shape, "/nowhere/at/all/", world)  # the policies load once per settings
+        with django_assert_num_queries(0):
+            assert send(shape, "/nowhere/at/all/", world).status_code == 404
+            assert send(shape, "/api/vaulx/", world).status_code == 404
+        # An existing plain view's own Http404 (a missing object) is not authenticated twice.
+        item = _shape("plain vault item", credentials="unknown-bearer")
+        assert_pair(item, world)
+        assert send(shape, "/api/vault/", world).status_code == 404
+
+
+def test_uniform_mode_without_drf_authenticates_as_the_middleware_does(
+    rf, world, denials, django_assert_num_queries
+):
+    """Without DRF installed the work is the middleware's: MIDDLEWARE_AUTHENTICATORS."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from authstatus.uniform import _plain
+
+    request = rf.get("/api/vaulx/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
+    request.user = AnonymousUser()
+    everything = [SESSION, BEARER_AUTHENTICATOR, BASIC_AUTHENTICATOR]
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM, "MIDDLEWARE_AUTHENTICATORS": everything}
+    ):
+        _plain(request)  # the policies load once per settings
+        with django_assert_num_queries(1):  # the token lookup
+            response = _plain(request)
+    assert response.status_code == 404
+    assert problem(response)["type"].endswith("#not-found")
+    assert denials[-1]["decision"].policy.source == "uniform-concealment"
+    assert denials[-1]["credentials"].failure.value == "unknown_token"
+
+
+def test_uniform_mode_announces_the_refusal_like_a_concealed_route(world, denials):
+    shape = _shape("drf vault list", credentials="unknown-bearer")
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
+        send(shape, "/api/vault/", world)
+        send(shape, "/api/vaulx/", world)
+    assert [d["decision"].status for d in denials] == [404, 404]
+    assert [d["decision"].policy.source for d in denials][1] == "uniform-concealment"
+    assert denials[0]["credentials"] == denials[1]["credentials"]
 
 
 # --- response time ------------------------------------------------------------------------------

@@ -571,3 +571,23 @@ def test_bad_token_behind_a_session_is_reported_on_an_anonymous_route(client, al
     assert ok.status_code == 200
     assert refused.status_code == 401
     assert challenges(refused)[-1].param("error") == "invalid_token"
+
+
+# --- OPTIONS metadata advertises only what the token may do -----------------------------------
+
+
+@pytest.mark.parametrize(("scope", "post_advertised"), [("read", False), ("read write", True)])
+def test_options_metadata_advertises_post_only_to_a_token_that_may_post(
+    client, db, scope, post_advertised
+):
+    """DRF's SimpleMetadata checks each action's permissions with clone_request(request,
+    "POST"): the POST policy (scope write) must decide, not the OPTIONS request's."""
+    token = AccessTokenFactory(scope=scope)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token.token}"}
+    options = client.options("/api/notes/", **auth)
+    assert options.status_code == 200
+    assert ("POST" in options.json().get("actions", {})) is post_advertised
+    post = client.post("/api/notes/", {"text": "hello"}, format="json", **auth)
+    assert (post.status_code == 201) is post_advertised
+    if not post_advertised:
+        assert post.status_code == 403

@@ -350,3 +350,68 @@ def test_login_page_is_exempt_under_a_script_prefix(client, db, login_url):
         set_script_prefix("/")
     assert response.status_code == 200
     assert refused.status_code == 401
+
+
+# --- the LOGIN_URL exemption cannot be steered by the client -------------------------------
+
+
+@pytest.fixture
+def login_suffix_urls():
+    with override_settings(
+        ROOT_URLCONF="tests.urls_login_suffix",
+        LOGIN_URL="/accounts/login/",
+        AUTHSTATUS={**settings.AUTHSTATUS, "POLICIES": []},  # nothing opens /accounts/**
+    ):
+        yield
+
+
+@pytest.mark.parametrize("script_name", ["/accounts", "/accounts/", "/app/accounts"])
+def test_a_client_supplied_script_name_does_not_exempt_a_protected_view(
+    client, db, login_suffix_urls, script_name
+):
+    """gunicorn takes SCRIPT_NAME from a trusted forwarder's header, so the client chooses
+    it: with "/accounts", request.path of the protected /login/ is "/accounts/login/", which
+    is LOGIN_URL. The view LOGIN_URL resolves to is exempt; this one is not."""
+    response = client.get("/login/", SCRIPT_NAME=script_name)
+    assert response.status_code == 401
+    assert {c.scheme for c in challenges(response)} == {"Cookie"}
+    assert client.get("/login/").status_code == 401
+
+
+@pytest.mark.parametrize("script_name", ["", "/accounts", "/app"])
+def test_the_login_page_stays_exempt_under_any_script_name(
+    client, db, login_suffix_urls, script_name
+):
+    assert client.get("/accounts/login/", SCRIPT_NAME=script_name).status_code == 200
+
+
+def test_the_login_view_is_resolved_once_not_from_the_first_request(client, db, login_suffix_urls):
+    """Whichever request asks first (here one with a spoofed prefix), the login view is the
+    one LOGIN_URL names, and changing LOGIN_URL is seen at once."""
+    from authstatus.middleware import login_view
+
+    client.get("/login/", SCRIPT_NAME="/accounts")
+    assert login_view().view_class.__name__ == "LoginView"
+    with override_settings(LOGIN_URL="/login/"):  # now /login/ *is* the login page
+        assert client.get("/login/", SCRIPT_NAME="/accounts").status_code == 200
+    assert client.get("/login/", SCRIPT_NAME="/accounts").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("login_url", "exempt"),
+    [
+        ("login", True),  # a URL name
+        ("/accounts/login/", True),
+        ("/prefix/accounts/login/", True),  # FORCE_SCRIPT_NAME is taken off
+        ("https://sso.example.com/accounts/login/", False),  # no local view
+        ("/no/such/page/", False),
+    ],
+)
+def test_login_url_kinds(client, db, login_url, exempt):
+    from authstatus.middleware import login_path, login_view
+
+    with override_settings(LOGIN_URL=login_url, FORCE_SCRIPT_NAME="/prefix"):
+        view = login_view()
+        assert (view is not None) is exempt
+        if exempt:
+            assert login_path() == "/accounts/login/"

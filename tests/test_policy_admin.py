@@ -10,6 +10,7 @@ import factory
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -375,6 +376,23 @@ def test_history_page_lists_the_changes(admin_client):
     assert response.status_code == 200
     actions = response.context["action_list"]
     assert sorted(e.action_flag for e in actions) == [ADDITION, CHANGE]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("required_groups", [1]), ("required_permissions", [None]), ("requirements", [1.5])],
+)
+def test_a_row_with_json_of_the_wrong_type_is_a_form_error_not_a_500(admin_client, field, value):
+    """The JSON fields hold any JSON when written around the form (raw SQL, a migration, the
+    shell). Its change page opens, and saving it says what is wrong with the field; the
+    check of the rule set was an AttributeError (a 500)."""
+    row = ResourcePolicyFactory(path="/api/public/", **{field: value})
+    change_url = reverse("admin:authstatus_resourcepolicy_change", args=[row.pk])
+    assert admin_client.get(change_url).status_code == 200
+    with pytest.raises(ValidationError) as raised:
+        row.full_clean()
+    assert list(raised.value.message_dict) == [field]
+    assert "strings" in raised.value.message_dict[field][0]
 
 
 def test_a_rejected_form_logs_nothing_and_changes_nothing(admin_client):

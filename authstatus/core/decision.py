@@ -448,65 +448,60 @@ def decide(
     accept. ``principal`` is required when the credentials are valid. ``audience`` says the
     requester may know the resource exists (see the module docstring): a refusal among
     :data:`AUDIENCE_OUTCOMES` is then not concealed.
+
+    Concealment is applied as soon as the table says "refuse", before any challenge is
+    built: a concealed refusal does no more work than a missing resource's 404 (the base
+    challenges, often lazy, are never read), and a challenge that cannot be built cannot
+    fail it.
     """
+    refusal = _refusal(credentials, policy, principal)
+    if refusal is None:
+        return _allow(policy)
+    outcome, status, resolution, error = refusal
+    if policy.conceal and not (audience and outcome in AUDIENCE_OUTCOMES):
+        return _concealed(policy)
+    built = (
+        ()
+        if outcome in _WITHOUT_CHALLENGES
+        else _refusal_challenges(challenges, policy, resolution, credentials, error)
+    )
+    return _deny(policy, outcome, status, resolution, built, credentials, audience=audience)
+
+
+_Refusal = tuple[Outcome, int, Resolution, str | None]
+"""outcome, status, resolution, and the RFC 6750 §3.1 error code its challenges carry."""
+
+_WITHOUT_CHALLENGES = frozenset({Outcome.CLOSED, Outcome.FORBIDDEN, Outcome.UNAVAILABLE})
+"""Refusals authentication cannot fix now: no challenge (RFC 9110 §15.5.4, §15.6.4)."""
+
+
+def _refusal(
+    credentials: Credentials, policy: Policy, principal: Principal | None
+) -> _Refusal | None:
+    """The refusal the table gives (the rules of the module docstring), ``None`` if allowed."""
     if credentials.state is CredentialState.MALFORMED:
         # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
-        return _deny(
-            policy,
-            Outcome.INVALID_REQUEST,
-            400,
-            Resolution.FIX_REQUEST,
-            _refusal_challenges(
-                challenges, policy, Resolution.FIX_REQUEST, credentials, "invalid_request"
-            ),
-            credentials,
-        )
+        return Outcome.INVALID_REQUEST, 400, Resolution.FIX_REQUEST, "invalid_request"
     if credentials.state is CredentialState.INVALID:
-        resolution = _invalid_resolution(credentials)
-        return _deny(
-            policy,
-            Outcome.INVALID_CREDENTIALS,
-            401,
-            resolution,
-            _refusal_challenges(challenges, policy, resolution, credentials, "invalid_token"),
-            credentials,
-        )
+        return Outcome.INVALID_CREDENTIALS, 401, _invalid_resolution(credentials), "invalid_token"
     if credentials.state is CredentialState.UNVERIFIABLE:
         # Neither valid nor invalid: a 401 would tell a valid client its token is bad.
-        return _deny(policy, Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, (), credentials)
+        return Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, None
     if policy.access is Access.NOBODY:
-        return _deny(policy, Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, (), credentials)
+        return Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, None
     if credentials.state is CredentialState.ABSENT:
         if policy.access is Access.ANONYMOUS:
-            return _allow(policy)
-        return _deny(
-            policy,
-            Outcome.AUTHENTICATION_REQUIRED,
-            401,
-            Resolution.AUTHENTICATE,
-            _refusal_challenges(challenges, policy, Resolution.AUTHENTICATE, credentials),
-            credentials,
-        )
+            return None
+        return Outcome.AUTHENTICATION_REQUIRED, 401, Resolution.AUTHENTICATE, None
     if policy.access is Access.ANONYMOUS:
-        return _allow(policy)
+        return None
     if principal is None:
         raise ValueError("valid credentials need a principal")
     if not _principal_qualifies(policy, principal):
-        return _deny(policy, Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, (), credentials)
-    missing = _missing_scopes(policy, credentials)
-    if missing:
-        return _deny(
-            policy,
-            Outcome.INSUFFICIENT_SCOPE,
-            403,
-            Resolution.REQUEST_SCOPE,
-            _refusal_challenges(
-                challenges, policy, Resolution.REQUEST_SCOPE, credentials, "insufficient_scope"
-            ),
-            credentials,
-            audience=audience,
-        )
-    return _allow(policy)
+        return Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, None
+    if _missing_scopes(policy, credentials):
+        return Outcome.INSUFFICIENT_SCOPE, 403, Resolution.REQUEST_SCOPE, "insufficient_scope"
+    return None
 
 
 def _invalid_resolution(credentials: Credentials) -> Resolution:
@@ -625,6 +620,16 @@ def _allow(policy: Policy) -> Decision:
     return Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
 
 
+def _concealed(policy: Policy) -> Decision:
+    return Decision(
+        Outcome.NOT_FOUND,
+        404,
+        Resolution.NOT_FOUND,
+        description=_DESCRIPTIONS[Outcome.NOT_FOUND],
+        policy=policy,
+    )
+
+
 def _deny(
     policy: Policy,
     outcome: Outcome,
@@ -636,13 +641,7 @@ def _deny(
     audience: bool = False,
 ) -> Decision:
     if policy.conceal and not (audience and outcome in AUDIENCE_OUTCOMES):
-        return Decision(
-            Outcome.NOT_FOUND,
-            404,
-            Resolution.NOT_FOUND,
-            description=_DESCRIPTIONS[Outcome.NOT_FOUND],
-            policy=policy,
-        )
+        return _concealed(policy)
     return Decision(
         outcome,
         status,

@@ -12,7 +12,12 @@ override settings policies of equal specificity); then the higher ``priority``; 
 pattern text, so the choice is deterministic.
 
 The rules are compiled into a segment trie, so the cost of a lookup depends on the depth of
-the path and the wildcards along it, not on the number of rules.
+the path and the wildcards along it, not on the number of rules. A lookup walks the trie as a
+nondeterministic automaton: it carries the *set* of trie nodes the path so far can be at, one
+segment at a time, and a ``**`` node is a state that may consume any segment and stay. Each
+node is entered at most once per segment, so a lookup costs O(segments x trie nodes) whatever
+the pattern — never exponential in the number of ``**`` (trying every split point of each
+``**`` would be).
 """
 
 from __future__ import annotations
@@ -84,12 +89,17 @@ def _specificity(segments: tuple[str, ...]) -> tuple[int, ...]:
     return (*(1 if s == ANY else 2 if s == ONE else 3 for s in segments), 0)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity: nodes are members of the live set
 class _Node(Generic[T]):
     literal: dict[str, _Node[T]] = field(default_factory=dict)
     one: _Node[T] | None = None
     any: _Node[T] | None = None
     rules: list[tuple[tuple[int, ...], Rule[T]]] = field(default_factory=list)
+    swallows: bool = False
+    """Reached through ``**``: may consume any segment and stay where it is."""
+    closure: tuple[_Node[T], ...] = ()
+    """This node and the ``**`` nodes below it without consuming a segment (``**`` may match
+    zero segments), set once the trie is built."""
 
 
 class Matcher(Generic[T]):
@@ -108,7 +118,7 @@ class Matcher(Generic[T]):
             node = self._root
             for segment in segments:
                 if segment == ANY:
-                    node.any = node.any or _Node()
+                    node.any = node.any or _Node(swallows=True)
                     node = node.any
                 elif segment == ONE:
                     node.one = node.one or _Node()
@@ -117,6 +127,7 @@ class Matcher(Generic[T]):
                     node = node.literal.setdefault(segment, _Node())
             node.rules.append((_specificity(segments), rule))
             self._count += 1
+        _close(self._root)
 
     def __len__(self) -> int:
         return self._count
@@ -137,29 +148,44 @@ class Matcher(Generic[T]):
     def _match(self, method: str, path: str) -> Rule[T] | None:
         if not path.startswith("/"):
             return None
-        segments = path[1:].split("/")
+        # The live set, as a dict for its order and O(1) membership: a node can be entered
+        # from its parent and, through '**', from itself in the same step.
+        live = dict.fromkeys(self._root.closure)
+        for segment in path[1:].split("/"):
+            step: dict[_Node[T], None] = {}
+            for node in live:
+                child = node.literal.get(segment)
+                if child is not None:
+                    for entered in child.closure:
+                        step[entered] = None
+                if node.one is not None and segment:
+                    for entered in node.one.closure:
+                        step[entered] = None
+                if node.swallows:
+                    step[node] = None
+            if not step:
+                return None
+            live = step
+        method = method.upper()
         best: tuple[tuple[object, ...], Rule[T]] | None = None
-        for specificity, rule in self._candidates(self._root, segments, 0):
-            if rule.methods and method.upper() not in rule.methods:
-                continue
-            key = (specificity, bool(rule.methods), rule.rank, rule.priority, rule.pattern)
-            if best is None or key > best[0]:
-                best = (key, rule)
+        for node in live:
+            for specificity, rule in node.rules:
+                if rule.methods and method not in rule.methods:
+                    continue
+                key = (specificity, bool(rule.methods), rule.rank, rule.priority, rule.pattern)
+                if best is None or key > best[0]:
+                    best = (key, rule)
         return None if best is None else best[1]
 
-    def _candidates(
-        self, node: _Node[T], segments: list[str], index: int
-    ) -> Iterable[tuple[tuple[int, ...], Rule[T]]]:
-        # '**' may swallow zero or more segments: try every split point.
-        if node.any is not None:
-            for skip in range(index, len(segments) + 1):
-                yield from self._candidates(node.any, segments, skip)
-        if index == len(segments):
-            yield from node.rules
-            return
-        segment = segments[index]
-        child = node.literal.get(segment)
-        if child is not None:
-            yield from self._candidates(child, segments, index + 1)
-        if node.one is not None and segment:
-            yield from self._candidates(node.one, segments, index + 1)
+
+def _close(root: _Node[T]) -> None:
+    """Set every node's :attr:`_Node.closure` (iteratively: patterns may be deep)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        chain = [node]
+        while chain[-1].any is not None:
+            chain.append(chain[-1].any)
+        node.closure = tuple(chain)
+        stack.extend(node.literal.values())
+        stack.extend(n for n in (node.one, node.any) if n is not None)

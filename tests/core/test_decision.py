@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -226,6 +227,39 @@ def test_concealed_denials_are_plain_404s(credentials, principal, access):
         )
         assert concealed.failure is None
         assert concealed.description == "Not found."
+
+
+class UnbuildableChallenges(Sequence[Challenge]):
+    """Base challenges that cannot be built (a REALM no header can carry): reading raises."""
+
+    def __getitem__(self, index):
+        raise ValueError("REALM cannot be sent in a header")
+
+    def __len__(self):
+        raise ValueError("REALM cannot be sent in a header")
+
+
+@pytest.mark.parametrize(
+    ("credentials", "principal"),
+    [(row[1], row[3]) for row in ROWS],
+)
+@pytest.mark.parametrize("access", list(Access))
+def test_concealment_is_decided_before_any_challenge_is_built(credentials, principal, access):
+    """A concealed refusal never reads the base challenges: building them costs time a
+    missing URL does not spend, and one that cannot be built must not turn the 404 into a
+    500. The plain refusal of the same request does read them."""
+    unbuildable = UnbuildableChallenges()
+    if decide(credentials, Policy(access), principal or USER, ACCEPTED).allowed:
+        assert decide(
+            credentials, Policy(access, conceal=True), principal or USER, unbuildable
+        ).allowed
+        return
+    concealed = decide(credentials, Policy(access, conceal=True), principal or USER, unbuildable)
+    assert concealed.status == 404
+    plain = decide(credentials, Policy(access), principal or USER, ACCEPTED)
+    if plain.challenges:
+        with pytest.raises(ValueError, match="REALM"):
+            decide(credentials, Policy(access), principal or USER, unbuildable)
 
 
 def test_concealment_is_identical_whatever_the_reason():

@@ -316,7 +316,7 @@ def _enforcement(response: Any) -> tuple[bool, Any]:
     if is_drf_view(func):
         if PolicyPermission not in list(func.cls.permission_classes):
             return False, None
-    elif is_exempt_view(func, match.namespaces, request.path, request.path_info):
+    elif is_exempt_view(func, match.namespaces):
         return False, None
     return True, policies.resolve(request.method, request.path_info, view_policy(func))
 

@@ -133,6 +133,18 @@ class ConcealedEcho(Echo):
     """A concealed DRF route no valid non-staff login may see."""
 
 
+class BrokenAuthentication(drf_authentication.BaseAuthentication):
+    """An authentication class that fails with an exception (its backend is down)."""
+
+    def authenticate(self, request: Request) -> None:
+        raise RuntimeError("authentication backend down")
+
+
+@access("authenticated", conceal=True)
+class ConcealedBrokenAuthentication(Echo):
+    authentication_classes = [BrokenAuthentication, authstatus_drf.BearerAuthentication]
+
+
 class VaultRateThrottle(throttling.SimpleRateThrottle):
     """Three requests a minute per user (or address), whatever the settings say."""
 
@@ -196,6 +208,7 @@ urlpatterns = [
     path("conceal/plain-class/", PlainConcealedClassView.as_view()),
     path("conceal/plain-vault/<int:pk>/", plain_vault_item),
     path("conceal/drf/", ConcealedEcho.as_view()),
+    path("conceal/broken-authentication/", ConcealedBrokenAuthentication.as_view()),
     path("conceal/throttled-vault/", ThrottledVaultList.as_view()),
     path("conceal/throttled-vault/<int:pk>/", ThrottledVaultDetail.as_view()),
 ]

@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 _CACHE_ATTRIBUTE = "_authstatus_results"
+UNRENDERABLE = "Unrenderable"
 
 
 class CredentialsRejected(AuthenticationFailed):
@@ -77,7 +78,15 @@ class AuthStatusAuthentication(drf_authentication.BaseAuthentication):
         raise CredentialsRejected(result)
 
     def authenticate_header(self, request: Request) -> str:
-        return format_challenge(self.authenticator.challenge(request._request))
+        """The challenge, for DRF's ``handle_exception`` (which calls it on every
+        authentication failure, concealed routes included, to choose 401 over 403)."""
+        try:
+            return format_challenge(self.authenticator.challenge(request._request))
+        except ValueError:
+            # A setting no header can carry (refused at startup: authstatus.E005, E007,
+            # E025), changed at run time. DRF needs a non-empty value to keep the 401; the
+            # exception handler renders the decision, and a concealed refusal builds none.
+            return UNRENDERABLE
 
 
 class BearerAuthentication(AuthStatusAuthentication):

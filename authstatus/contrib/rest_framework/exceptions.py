@@ -38,6 +38,7 @@ from authstatus.contrib.rest_framework.decisions import (
 from authstatus.contrib.rest_framework.permissions import AccessDenied
 from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, refuse
+from authstatus.enforcement import log_concealed_failure
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
 
@@ -115,9 +116,12 @@ def _undecided(request: Any, view: Any) -> Decision | None:
             return decide_view(request, view, raised=failed)
     except PoliciesUnavailable:
         raise
-    except Exception:
+    except Exception as exc:
         policy = view_policy_in_force(request, view)
-        return refuse(policy) if policy.conceal else None
+        if not policy.conceal:
+            return None  # DRF or Django answers (and logs) it
+        log_concealed_failure(request._request, exc)
+        return refuse(policy)
 
 
 def _third_party_refusal(request: Any, view: Any, exc: exceptions.APIException) -> Decision:

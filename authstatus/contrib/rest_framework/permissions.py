@@ -63,6 +63,9 @@ class PolicyPermission(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         request.user  # noqa: B018 - runs DRF's authentication: bad credentials raise here
+        # request.method, not request._request.method (view_policy_in_force): DRF's OPTIONS
+        # metadata asks with a clone_request() whose method is the action's (POST, PUT) over
+        # the same OPTIONS request, and must hear the policy of that method.
         policy = preflight_policy(request._request, view_policy_in_force(request, view))
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)

@@ -1,0 +1,114 @@
+"""Uniform concealment: a missing URL under a concealed namespace costs what a concealed
+route costs (``UNIFORM_CONCEALMENT_PATHS``, off by default).
+
+A concealed refusal authenticates the request before it answers ``404``: a bearer token is a
+database lookup, Basic credentials a password hash (PBKDF2, tens of milliseconds). A URL no
+route matches is answered without any of it. One request's response time therefore tells a
+concealed *route* from a missing one, even though status, headers and body are identical
+(RFC 9110 §15.5.4 concealment is only as good as its weakest side channel).
+
+With the mode on, :func:`authstatus.views.page_not_found` hands a URL no route matches under
+one of the patterns to :func:`uniform_not_found`, which does the work of a concealed refusal
+— the same authenticators, the same decision (against :data:`UNIFORM_POLICY`, concealed),
+the same ``access_denied`` signal — and then answers the very same 404. With Django REST
+framework installed it runs a DRF view with the ``DEFAULT_AUTHENTICATION_CLASSES``, through
+DRF's dispatch and authstatus's exception handling exactly as a concealed DRF route does
+(:mod:`authstatus.contrib.rest_framework.uniform`); without it, the middleware's
+``MIDDLEWARE_AUTHENTICATORS``, as a concealed plain view.
+
+The price: every unknown URL under the patterns costs a concealed refusal, a password hash
+for any ``Basic`` header included. Rate-limit those paths (docs/howto/concealment.md).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import SuspiciousOperation
+
+from authstatus.authentication import LazyChallenges, challenges_for
+from authstatus.conf import app_settings, on_reload
+from authstatus.core.decision import Access, Policy
+from authstatus.core.matching import Matcher, PatternError, Rule
+from authstatus.enforcement import evaluate, log_concealed_failure, middleware_authenticators
+from authstatus.policies import PoliciesUnavailable
+from authstatus.responses import not_found_response, unavailable_response
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+__all__ = ["UNIFORM_GROUP", "UNIFORM_POLICY", "in_uniform_namespace", "uniform_not_found"]
+
+UNIFORM_GROUP = "authstatus: uniform concealment (no such group)"
+
+UNIFORM_POLICY = Policy(
+    access=Access.AUTHENTICATED,
+    conceal=True,
+    required_groups=frozenset({UNIFORM_GROUP}),
+    source="uniform-concealment",
+    name="a URL no route matches, under UNIFORM_CONCEALMENT_PATHS",
+)
+"""What a missing URL under the patterns is decided against: concealed and authenticated-only,
+with a group nobody is in (:data:`UNIFORM_GROUP`), so that valid credentials pay the group
+lookup of a group-gated concealed route before they are refused. Every answer is the 404;
+should someone be in that group, the view answers it anyway (nothing is there)."""
+
+_matcher: list[Matcher[bool]] = []
+
+
+def _patterns() -> Matcher[bool]:
+    if not _matcher:
+        try:
+            matcher = Matcher(Rule(p, True) for p in app_settings.UNIFORM_CONCEALMENT_PATHS)
+        except (PatternError, TypeError, AttributeError):
+            # authstatus.E026 reports it; a 404 handler must not fail.
+            matcher = Matcher(())
+        _matcher.append(matcher)
+    return _matcher[0]
+
+
+on_reload(_matcher.clear)
+
+
+def in_uniform_namespace(request: HttpRequest) -> bool:
+    """Whether ``request`` is for a URL no route matches, under the patterns. Only the path
+    and whether a route matched are looked at; an ``Http404`` raised by a view (a missing
+    object, a concealed plain view) has been authenticated already."""
+    if not app_settings.UNIFORM_CONCEALMENT_PATHS:
+        return False
+    if getattr(request, "resolver_match", None) is not None:
+        return False
+    return _patterns().match(request.method or "GET", request.path_info) is not None
+
+
+def uniform_not_found(request: HttpRequest) -> HttpResponse:
+    """The 404 of a missing URL, after the authentication work of a concealed refusal."""
+    from django.apps import apps
+
+    if apps.is_installed("rest_framework"):
+        from authstatus.contrib.rest_framework.uniform import uniform_view
+
+        response: HttpResponse = uniform_view()(request)
+        return response
+    return _plain(request)
+
+
+def _plain(request: HttpRequest) -> HttpResponse:
+    """As :class:`authstatus.middleware.AuthStatusMiddleware` refuses a concealed view."""
+    from authstatus.middleware import AuthStatusMiddleware
+
+    authenticators = middleware_authenticators()
+    try:
+        results = [a.authenticate(request) for a in authenticators]
+        evaluate(
+            request,
+            results=results,
+            challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
+            policy=UNIFORM_POLICY,
+            sender=AuthStatusMiddleware,
+        )
+    except PoliciesUnavailable:
+        return unavailable_response(request)
+    except SuspiciousOperation as exc:
+        log_concealed_failure(request, exc)
+    return not_found_response(request)
