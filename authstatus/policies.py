@@ -474,6 +474,7 @@ class PolicyRegistry:
         self._reload_wanted = False
         self._unannounced = False
         self._next_resync = -math.inf
+        self._next_invalid_log = -math.inf
         self._retry_at = -math.inf
         self._load_error = ""
         self._log.clear()
@@ -509,6 +510,7 @@ class PolicyRegistry:
             now = time.monotonic()
             if now < self._retry_at:  # failed a moment ago: refuse without retrying
                 raise PoliciesUnavailable(self._load_error)
+            self._reload_wanted = False  # this load is the reload (after a fork, say)
             try:
                 self._seen = _read_version()
             except Exception:
@@ -558,8 +560,8 @@ class PolicyRegistry:
                 "announcing); reloading"
             )
             self._reload()
-        elif self.invalid:
-            self._log_invalid()
+        else:
+            self._report_invalid()
 
     def _load(self, version: object) -> None:
         with _atomic_if_needed():
@@ -574,11 +576,18 @@ class PolicyRegistry:
         self._version = _PROVISIONAL if provisional else version
         invalid = tuple(row for snapshot in snapshots for row in snapshot.invalid)
         changed, self.invalid = invalid != self.invalid, invalid
-        if invalid and changed:
-            self._log_invalid()
+        self._report_invalid(now=changed)
         self._next_resync = time.monotonic() + app_settings.RESYNC_INTERVAL
 
-    def _log_invalid(self) -> None:
+    def _report_invalid(self, *, now: bool = False) -> None:
+        """Log the rows that do not validate: at once when they changed, else at most once
+        per RESYNC_INTERVAL (not once per load: loads may be frequent)."""
+        if not self.invalid:
+            return
+        moment = time.monotonic()
+        if not now and moment < self._next_invalid_log:
+            return
+        self._next_invalid_log = moment + app_settings.RESYNC_INTERVAL
         logger.error(
             "authstatus: %d resource %s not validate and %s not enforced as written "
             "(fix them in the admin; check authstatus.W020): %s",

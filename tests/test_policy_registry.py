@@ -1,4 +1,4 @@
-"""The registry's guarantees under faults (issue 10 §1–§3), one process at a time:
+"""The registry's guarantees under faults (issue 10 §1 to §3), one process at a time:
 
 * a saved change is never lost: a failed announcement is retried until written, and the
   policy table's fingerprint, compared every ``RESYNC_INTERVAL``, catches what no
@@ -197,9 +197,7 @@ def test_announcing_through_a_stalled_cache_is_bounded_by_its_socket_timeout():
 # --- failed loads ------------------------------------------------------------------------
 
 
-def test_fresh_process_without_a_database_refuses_without_retrying_every_request(
-    client, caplog
-):
+def test_fresh_process_without_a_database_refuses_without_retrying_every_request(client, caplog):
     caplog.set_level(logging.DEBUG, logger="authstatus")
     rename_policy_table()
     registry.reset()
