@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_propagation import Response, free_port, http_get, stop
+from tests.test_propagation import Server, free_port, stop
 
 pytestmark = pytest.mark.faults
 
@@ -165,20 +165,6 @@ class Redis:
 
 
 @dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-
-    def get(self, path: str) -> Response:
-        return http_get(self.base + path)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@dataclass
 class World:
     directory: Path
     env: dict[str, str]
@@ -233,7 +219,7 @@ class World:
                 self.servers[name] = server
                 return server
             stop(process)
-        pytest.fail(f"gunicorn {name} did not start:\n{server.log_text()[-3000:]}")
+        pytest.fail(f"gunicorn {name} did not start:\n{server.log_tail()}")
 
     def shell(self, code: str, *, cut_off: bool = False, wait: bool = True):
         """``manage.py shell -c code`` as a third process (the admin would do the same)."""
@@ -453,7 +439,7 @@ def assert_within(name: str, times: dict[str, float], bounds: dict[str, float]) 
 def test_redis_restarted_from_an_old_dump(world: World) -> None:
     servers = [world.servers[n] for n in "ABC"]
     for server in servers:
-        assert server.get(TOGGLED).status == 200, server.log_text()[-2000:]
+        assert server.get(TOGGLED).status == 200, server.log_tail()
     world.redis.cli("save")  # the dump holds the version every server loaded
     world.redis.kill()
     with Prober(servers, [*FIXED, *[TOGGLED] * 4]) as prober:
@@ -577,7 +563,7 @@ def test_corrupted_row(world: World) -> None:
     before_change = [s for s in prober.samples if s.sent < committed]
     fail_open, errors, unanswered = fixed_route_figures(before_change)
     notes = {s.status for s in prober.samples if s.path == "/api/notes/"}
-    lines = fresh.log_text().count("does not validate")
+    lines = fresh.log.read_text(errors="replace").count("does not validate")
     alive = time.time() - born
     report(
         "corrupted row",
