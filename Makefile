@@ -6,9 +6,10 @@
 #   DJANGO_SPEC  pip requirement installed after the project, e.g.
 #                'Django>=6.0,<6.1' (default: none, pip's choice)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS='-k policy -x'
-#   PYTEST_MARKERS  pytest -m expression (default 'not browser and not openapi': the
-#                real-browser tests need Chromium and run in `.ci/run browser`, schemathesis
-#                runs in `.ci/run openapi`; PYTEST_MARKERS= runs all)
+#   PYTEST_MARKERS  pytest -m expression (default 'not browser and not openapi and not
+#                faults': the real-browser tests need Chromium and run in `.ci/run browser`,
+#                schemathesis runs in `.ci/run openapi`, the fault tests need Redis,
+#                PostgreSQL and gunicorn and run in `.ci/run faults`; PYTEST_MARKERS= runs all)
 #   DEMO_ADDR    address for `make demo`'s runserver       (default 127.0.0.1:8000)
 #   FUZZ_EXAMPLES  examples per fuzz target for `make fuzz`  (default 100000)
 #   BENCH_ARGS   options for `python -m benchmarks`, e.g. '--no-throughput --rounds 5'
@@ -17,7 +18,7 @@ VENV ?= .venv
 PYTHON ?= python3
 DJANGO_SPEC ?=
 PYTEST_ARGS ?=
-PYTEST_MARKERS ?= not browser and not openapi
+PYTEST_MARKERS ?= not browser and not openapi and not faults
 DEMO_ADDR ?= 127.0.0.1:8000
 BENCH_ARGS ?=
 # apt-get for `make bench` runs through sudo unless we are root.

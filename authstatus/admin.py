@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from authstatus.conf import app_settings
 from authstatus.explain import explain
@@ -116,7 +117,15 @@ class TryRequestForm(forms.Form):
 @admin.register(ResourcePolicy)
 class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ResourcePolicyForm
-    list_display = ("path", "methods_display", "access", "conceal", "required_scopes", "enabled")
+    list_display = (
+        "path",
+        "methods_display",
+        "access",
+        "conceal",
+        "required_scopes",
+        "enabled",
+        "problem",
+    )
     list_filter = ("access", "conceal", "enabled")
     search_fields = ("path", "description", "required_scopes")
     readonly_fields = ("matched_routes", "updated")
@@ -140,6 +149,34 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description=_("methods"))
     def methods_display(self, obj: ResourcePolicy) -> str:
         return obj.methods or str(_("all"))
+
+    @admin.display(description=_("problem"))
+    def problem(self, obj: ResourcePolicy) -> str:
+        error = obj.problem()
+        if error is None:
+            return ""
+        return format_html('<strong class="errornote">{}</strong>', error)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Rows written around the model's validation (raw SQL, a migration, a restore).
+        broken = [row for row in ResourcePolicy.objects.order_by("pk") if row.problem()]
+        if broken:
+            messages.error(
+                request,
+                ngettext(
+                    "%(count)d resource policy does not validate and is not enforced as "
+                    "written (%(rows)s): until it is fixed it is enforced as its last valid "
+                    "version, or closed to everyone.",
+                    "%(count)d resource policies do not validate and are not enforced as "
+                    "written (%(rows)s): until they are fixed they are enforced as their last "
+                    "valid version, or closed to everyone.",
+                    len(broken),
+                )
+                % {"count": len(broken), "rows": ", ".join(f"#{r.pk} {r.path}" for r in broken)},
+            )
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("matches these routes"))
     def matched_routes(self, obj: ResourcePolicy) -> str:

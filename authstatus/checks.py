@@ -31,6 +31,7 @@ __all__ = [
     "check_bearer_cache",
     "check_concealment",
     "check_cors",
+    "check_database_policies",
     "check_discovery",
     "check_drf",
     "check_middleware",
@@ -58,6 +59,13 @@ BEARER_METHODS = frozenset({"header", "body", "query"})
 OAUTH2_ENDPOINTS = ("oauth2_provider:authorize", "oauth2_provider:token")
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 PROCESS_LOCAL_BACKENDS = frozenset({LOCMEM, "django.core.cache.backends.dummy.DummyCache"})
+# Network cache backends that wait forever for an answer unless OPTIONS say otherwise, and the
+# OPTIONS key of their socket (read) timeout.
+TIMEOUT_OPTIONS = {
+    "django.core.cache.backends.redis.RedisCache": "socket_timeout",
+    "django_redis.cache.RedisCache": "SOCKET_TIMEOUT",
+    "django.core.cache.backends.memcached.PyMemcacheCache": "timeout",
+}
 
 
 class Codes:
@@ -111,6 +119,9 @@ class Codes:
     BAD_SESSION_COOKIE_NAME = "authstatus.E025"
     LOGIN_URL_NOT_A_VIEW = "authstatus.W025"
     BAD_UNIFORM_CONCEALMENT_PATHS = "authstatus.E026"
+    BAD_RESYNC_INTERVAL = "authstatus.E020"
+    INVALID_DATABASE_POLICY = "authstatus.W020"
+    CACHE_WITHOUT_TIMEOUT = "authstatus.W021"
 
 
 @register(Tags.security)
@@ -255,8 +266,20 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
                 id=Codes.BAD_POLL_INTERVAL,
             )
         )
+    resync = raw.get("RESYNC_INTERVAL", DEFAULTS["RESYNC_INTERVAL"])
+    if isinstance(resync, bool) or not isinstance(resync, int | float) or not resync > 0:
+        errors.append(
+            Error(
+                "RESYNC_INTERVAL must be a number of seconds greater than 0.",
+                hint="It bounds how long a process may enforce policies that differ from the "
+                "database when the cache cannot tell it (default 10).",
+                id=Codes.BAD_RESYNC_INTERVAL,
+            )
+        )
     alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
     caches_setting = getattr(settings, "CACHES", {}) or {"default": {}}
+    if alias in caches_setting:
+        errors += _check_cache_timeout(alias, caches_setting[alias])
     if alias not in caches_setting:
         errors.append(
             Error(
@@ -302,6 +325,29 @@ def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_cache_timeout(alias: str, config: Mapping[str, Any]) -> list[CheckMessage]:
+    """The cache that carries policy changes gives up on a stalled server."""
+    backend = config.get("BACKEND", LOCMEM)
+    key = TIMEOUT_OPTIONS.get(backend)
+    options = config.get("OPTIONS") or {}
+    if key is None or options.get(key) is not None:
+        return []
+    example = (
+        "'OPTIONS': {'socket_timeout': 1, 'socket_connect_timeout': 1}"
+        if key == "socket_timeout"
+        else f"'OPTIONS': {{'{key}': 1}}"
+    )
+    return [
+        Warning(
+            f"The cache '{alias}' that carries policy changes has no socket timeout.",
+            hint=f"A stalled {backend} server then blocks the process that announces a "
+            "policy change, and its policy poller, until the server answers. Set "
+            f"{example} in CACHES['{alias}'].",
+            id=Codes.CACHE_WITHOUT_TIMEOUT,
+        )
+    ]
 
 
 def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessage]:
@@ -1088,3 +1134,37 @@ def check_registration(
             id=Codes.REGISTRATION_VIEWS_UNGUARDED,
         )
     ]
+
+
+@register(Tags.database)
+def check_database_policies(
+    app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Every enabled ``ResourcePolicy`` row validates (rows written around ``save()`` may
+    not). Runs where database checks run: ``migrate``, ``check --database default``."""
+    from django.db import DatabaseError, router
+
+    from authstatus.models import ResourcePolicy
+
+    if not databases or router.db_for_read(ResourcePolicy) not in databases:
+        return []
+    try:
+        rows = list(ResourcePolicy.objects.filter(enabled=True).order_by("pk"))
+    except DatabaseError:
+        return []  # not migrated yet, or unreachable: nothing to report on
+    warnings: list[CheckMessage] = []
+    for row in rows:
+        problem = row.problem()
+        if problem is not None:
+            warnings.append(
+                Warning(
+                    f"Resource policy #{row.pk} ({row.path!r}) does not validate: {problem}",
+                    hint="It was written around the model's validation (raw SQL, a migration, "
+                    "a restore). Until it is fixed in the admin, it is enforced as its last "
+                    "valid version or closed to everyone, never more open; see "
+                    "docs/howto/policies-in-admin.md.",
+                    obj=row,
+                    id=Codes.INVALID_DATABASE_POLICY,
+                )
+            )
+    return warnings

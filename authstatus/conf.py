@@ -44,6 +44,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "CACHE_ALIAS": "default",
     # Seconds a process may go without checking for policy changes.
     "POLL_INTERVAL": 0.5,
+    # Seconds between comparisons of the policy table with what a process loaded: bounds
+    # staleness when the cache cannot (a lost announcement, a restored cache, raw SQL).
+    "RESYNC_INTERVAL": 10.0,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
     # Path patterns under which a 404 to a request without credentials carries the Bearer
@@ -139,6 +142,10 @@ class AppSettings:
     @property
     def POLL_INTERVAL(self) -> float:
         return float(self.get("POLL_INTERVAL"))
+
+    @property
+    def RESYNC_INTERVAL(self) -> float:
+        return float(self.get("RESYNC_INTERVAL"))
 
     @property
     def PROBLEM_TYPE_BASE(self) -> str:

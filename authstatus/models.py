@@ -2,7 +2,11 @@
 
 Validation is one function (:func:`authstatus.policies.rule_from_spec`) for settings and
 database alike; :meth:`ResourcePolicy.clean` calls it, so the admin form rejects anything
-that could not be enforced, field by field, and nothing half-valid is saved.
+that could not be enforced, field by field, and :meth:`ResourcePolicy.save` compiles the row
+with every other rule before writing it, so nothing half-valid is saved through the model.
+Rows written around ``save()`` (raw SQL, ``QuerySet.update``, a restore) may still not
+validate: :meth:`ResourcePolicy.problem` says why, and the registry enforces such a row in a
+way that is never more open (:class:`authstatus.policies.DatabaseSource`).
 
 Groups, permissions and requirements are stored by *name*, not as foreign keys: deleting a
 group must not silently drop the requirement from a policy (which would widen access). A
@@ -18,8 +22,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from authstatus.core.decision import Access, Policy
-from authstatus.core.matching import Rule
-from authstatus.policies import DATABASE, PolicyError, rule_from_spec
+from authstatus.core.matching import Matcher, Rule
+from authstatus.policies import DATABASE, PolicyError, rule_from_spec, settings_rules
 
 __all__ = ["ResourcePolicy"]
 
@@ -95,6 +99,18 @@ class ResourcePolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.methods or '*'} {self.path} → {self.access}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse (``ValidationError``) a row that could not be enforced, compiled with every
+        other rule: what the registry loads after the commit is known to compile."""
+        spec = self.spec()
+        spec["enabled"] = True  # disabled policies too: enabling must not break
+        try:
+            rule = rule_from_spec(spec, source=DATABASE, rank=1)
+            Matcher([*_valid_settings_rules(), *self._other_rules(), *([rule] if rule else [])])
+        except PolicyError as exc:
+            raise ValidationError({exc.field or "__all__": str(exc)}) from exc
+        super().save(*args, **kwargs)
+
     def spec(self) -> dict[str, Any]:
         """The policy as the dict that settings policies use."""
         return {
@@ -114,6 +130,23 @@ class ResourcePolicy(models.Model):
     def rule(self) -> Rule[Policy] | None:
         """The compiled rule (``None`` when disabled); raises PolicyError if invalid."""
         return rule_from_spec(self.spec(), source=DATABASE, rank=1)
+
+    def problem(self) -> str | None:
+        """Why this row cannot be enforced as written (``None``: it can). Values of the wrong
+        type, which JSON fields hold when written around :meth:`clean`, are problems too."""
+        try:
+            self.rule()
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
+        return None
+
+    def _other_rules(self) -> list[Rule[Policy]]:
+        # Rows that do not validate are reported elsewhere; they must not block valid saves.
+        rules = []
+        for row in ResourcePolicy.objects.exclude(pk=self.pk):
+            if row.problem() is None and (rule := row.rule()) is not None:
+                rules.append(rule)
+        return rules
 
     def clean(self) -> None:
         super().clean()
@@ -143,3 +176,10 @@ class ResourcePolicy(models.Model):
         if permissions - found:
             missing = ", ".join(sorted(permissions - found))
             raise ValidationError({"required_permissions": _("No such permission: %s.") % missing})
+
+
+def _valid_settings_rules() -> list[Rule[Policy]]:
+    try:
+        return settings_rules()
+    except PolicyError:
+        return []  # reported by check authstatus.E004

@@ -13,20 +13,28 @@ declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import logging
 import math
+import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 if TYPE_CHECKING:
     from django.core.cache.backends.base import BaseCache
 
+    from authstatus.models import ResourcePolicy
+
 from django.core.cache import caches
-from django.db import connection
+from django.db import connections, router, transaction
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
@@ -34,8 +42,13 @@ from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
 
 __all__ = [
+    "DatabaseSource",
+    "InvalidPolicy",
     "PoliciesUnavailable",
     "PolicyError",
+    "PolicyRegistry",
+    "PolicySource",
+    "Snapshot",
     "build_policy",
     "default_policy",
     "policies_changed",
@@ -236,28 +249,161 @@ def settings_rules() -> list[Rule[Policy]]:
     return rules
 
 
-def database_rules() -> list[Rule[Policy]]:
-    """Rules from enabled ``ResourcePolicy`` rows (rank 1: they win ties with settings).
+@dataclass(frozen=True)
+class InvalidPolicy:
+    """A ``ResourcePolicy`` row that does not validate (written around ``save()``: raw SQL, a
+    migration, a restore) and what this process enforces in its place."""
 
-    One query. A row that does not validate (saved around the admin form) fails the whole
-    load with PolicyError rather than being skipped: skipping a row could widen access.
+    pk: object
+    path: str
+    error: str
+    enforced: str
+
+    def __str__(self) -> str:
+        return (
+            f"resource policy #{self.pk} ({self.path!r}): {self.error}; enforced as {self.enforced}"
+        )
+
+
+class Snapshot(NamedTuple):
+    """What one source yielded: its rules, a fingerprint of what they were compiled from
+    (``None``: the source cannot change behind the registry's back), the rows it could not
+    compile."""
+
+    rules: Sequence[Rule[Policy]]
+    fingerprint: object = None
+    invalid: Sequence[InvalidPolicy] = ()
+
+
+class PolicySource(Protocol):
+    def load(self) -> Snapshot: ...
+
+    def fingerprint(self) -> object:
+        """What :meth:`load` would record now, without compiling (``None``: never changes)."""
+
+
+class FunctionSource:
+    """A callable returning rules, as a source (settings, benchmarks, tests)."""
+
+    def __init__(self, function: Callable[[], Sequence[Rule[Policy]]]) -> None:
+        self._function = function
+
+    def load(self) -> Snapshot:
+        return Snapshot(tuple(self._function()))
+
+    def fingerprint(self) -> object:
+        return None
+
+
+# Rows that do not validate, and cannot keep their last good version, are closed to everyone.
+CLOSED_PRIORITY = 2**31 - 1
+
+
+class DatabaseSource:
+    """Rules from ``ResourcePolicy`` rows (rank 1: they win ties with settings).
+
+    One query reads every row, disabled ones included. The fingerprint is a digest of every
+    column of every row, so it changes with any change to the table, whether or not it went
+    through Django (raw SQL, a restore) or bumped ``updated``.
+
+    A row that does not validate does not stop the others from loading, and what it governed
+    never becomes more open: this process enforces in its place the last valid version of the
+    row it compiled; failing that (the process started after the row broke, or the row was
+    disabled), the row's path pattern — on its methods, or all methods if they are unreadable —
+    closed to everyone (``access: nobody``, concealed unless ``conceal`` is false, the highest
+    priority); failing that (the path is not a pattern, so as written it matches no request),
+    nothing. Each such row is reported: check ``authstatus.W020``, the admin changelist, and
+    one log line per load and per ``RESYNC_INTERVAL``.
     """
-    from authstatus.models import ResourcePolicy
 
-    rules = []
-    for row in ResourcePolicy.objects.filter(enabled=True):
-        try:
-            rule = row.rule()
-        except Exception as exc:
-            # Name the row (the message alone does not say which one), and report values
-            # of the wrong type (JSON fields hold anything when written around clean()) as
-            # the PolicyError they are.
-            raise PolicyError(
-                f"resource policy #{row.pk} ({row.path!r}): {exc}", getattr(exc, "field", None)
-            ) from exc
-        if rule is not None:
-            rules.append(rule)
-    return rules
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_good: dict[object, Rule[Policy]] = {}
+
+    @staticmethod
+    def _rows() -> list[ResourcePolicy]:
+        from authstatus.models import ResourcePolicy
+
+        return list(ResourcePolicy.objects.order_by("pk"))
+
+    @staticmethod
+    def _digest(rows: Iterable[ResourcePolicy]) -> str:
+        digest = hashlib.sha256()
+        for row in rows:
+            values = tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
+            digest.update(repr(values).encode() + b"\n")
+        return digest.hexdigest()
+
+    def fingerprint(self) -> str:
+        return self._digest(self._rows())
+
+    def load(self) -> Snapshot:
+        rows = self._rows()
+        rules: list[Rule[Policy]] = []
+        invalid: list[InvalidPolicy] = []
+        good: dict[object, Rule[Policy]] = {}
+        with self._lock:
+            for row in rows:
+                error = row.problem()
+                if error is None:
+                    rule = row.rule()
+                    if rule is not None:
+                        good[row.pk] = rule
+                        rules.append(rule)
+                    continue
+                fallback = self._last_good.get(row.pk)
+                if fallback is not None:
+                    good[row.pk] = fallback
+                    enforced = f"its last valid version ({fallback.value.access.value} on "
+                    enforced += f"{fallback.pattern!r})"
+                else:
+                    fallback = _closed_rule(row)
+                    enforced = (
+                        f"closed to everyone (access: nobody) on {fallback.pattern!r}"
+                        if fallback is not None
+                        else "nothing: its path is not a pattern, so it matches no request"
+                    )
+                if fallback is not None:
+                    rules.append(fallback)
+                invalid.append(InvalidPolicy(row.pk, str(row.path), error, enforced))
+            self._last_good = good
+        return Snapshot(rules, self._digest(rows), invalid)
+
+
+def _closed_rule(row: ResourcePolicy) -> Rule[Policy] | None:
+    """The row's pattern closed to everyone, or ``None`` if its path is not a pattern."""
+    if not isinstance(row.path, str):
+        return None
+    try:
+        methods = normalize_methods(row.methods) if isinstance(row.methods, str) else frozenset()
+    except PatternError:
+        methods = frozenset()  # unreadable methods: close every method
+    priority = row.priority
+    rule: Rule[Policy] = Rule(
+        pattern=row.path,
+        value=Policy(
+            access=Access.NOBODY,
+            conceal=row.conceal is not False,
+            source=DATABASE,
+            name=f"policy #{row.pk} (invalid: closed)",
+        ),
+        methods=methods,
+        priority=priority if type(priority) is int else CLOSED_PRIORITY,
+        rank=1,
+    )
+    try:
+        Matcher([rule])
+    except PatternError:
+        return None
+    return rule
+
+
+database_source = DatabaseSource()
+
+
+def database_rules() -> list[Rule[Policy]]:
+    """Rules from enabled ``ResourcePolicy`` rows; see :class:`DatabaseSource`."""
+    return list(database_source.load().rules)
 
 
 class PoliciesUnavailable(RuntimeError):
@@ -265,90 +411,291 @@ class PoliciesUnavailable(RuntimeError):
 
 
 VERSION_KEY = "authstatus:policies:version"
+# POLL_INTERVAL = 0 polls as often as this, not in a busy loop.
+MIN_POLL_INTERVAL = 0.01
+
+
+class _Throttle:
+    """Logs a lasting failure once when it starts, then once per ``RESYNC_INTERVAL``."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+
+    def failure(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        if now < self._next.get(key, -math.inf):
+            return
+        first = key not in self._next
+        self._next[key] = now + app_settings.RESYNC_INTERVAL
+        logger.error(message if first else f"{message} (still failing)", exc_info=True)
+
+    def recovered(self, key: str, message: str) -> None:
+        if self._next.pop(key, None) is not None:
+            logger.warning(message)
+
+    def clear(self) -> None:
+        self._next.clear()
+
+
+class _Poller(threading.Thread):
+    """Reads the version key every ``POLL_INTERVAL`` off the request path (one per process,
+    started lazily, so after a fork); holds its registry weakly."""
+
+    def __init__(self, registry: PolicyRegistry) -> None:
+        super().__init__(name="authstatus-policy-poller", daemon=True)
+        self._registry = weakref.ref(registry)
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self._wait()):
+            registry = self._registry()
+            if registry is None or registry._poller is not self:
+                return
+            try:
+                registry.poll()
+            except Exception:  # the poller must outlive anything a poll can raise
+                logger.exception("authstatus: policy poll failed")
+            del registry
+
+    def _wait(self) -> float:
+        return max(_poll_interval(), MIN_POLL_INTERVAL)
 
 
 class PolicyRegistry:
     """The compiled rules of every source, shared by the threads of one process.
 
-    Steady state costs no database query: the compiled matcher is kept in memory, and at
-    most once per ``POLL_INTERVAL`` seconds the registry reads one *version* key from the
-    cache named by ``CACHE_ALIAS``. :func:`policies_changed` writes a new version whenever a
-    policy is saved or deleted, so every process — on every host sharing the cache —
-    reloads within ``POLL_INTERVAL``. If the cache or the database fails, the last policies
-    that loaded stay in force; a process that never loaded any raises
-    :class:`PoliciesUnavailable`.
+    Steady state costs no database query and never waits for the cache: the compiled matcher
+    is kept in memory, and a background thread reads one *version* key from the cache named
+    by ``CACHE_ALIAS`` every ``POLL_INTERVAL`` seconds. :func:`policies_changed` writes a new
+    version whenever a policy is saved or deleted (retried on every poll until the write
+    succeeds); when the poller sees a version other than the one loaded, the next request
+    reloads (one query; other threads keep answering with the current policies meanwhile).
+    Every ``RESYNC_INTERVAL`` seconds one request compares a fingerprint of the policy table
+    with the one loaded (one query), which bounds staleness when the cache cannot (a lost
+    announcement, a restored cache, a row changed outside Django). If the cache or the
+    database fails, the last policies that loaded stay in force; a process that never loaded
+    any raises :class:`PoliciesUnavailable`.
     """
 
-    def __init__(self, sources: Sequence[Callable[[], Sequence[Rule[Policy]]]]) -> None:
+    def __init__(
+        self, sources: Sequence[PolicySource | Callable[[], Sequence[Rule[Policy]]]]
+    ) -> None:
         self._lock = threading.Lock()
-        self._sources = list(sources)
+        self._sources = [_as_source(source) for source in sources]
+        self._log = _Throttle()
+        self._poller: _Poller | None = None
+        self._clear()
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _after_fork(ref))
+
+    def _clear(self) -> None:
         self._matcher: Matcher[Policy] | None = None
-        self._version: object = None
-        self._local_change = False
-        self._next_check = -math.inf
+        self._version: object = None  # the version key's value the matcher reflects
+        self._seen: object = _UNKNOWN  # the value the poller read last
+        self._fingerprints: tuple[object, ...] = ()
+        self.invalid: tuple[InvalidPolicy, ...] = ()
+        self._reload_wanted = False
+        self._unannounced = False
+        self._next_resync = -math.inf
+        self._next_invalid_log = -math.inf
+        self._retry_at = -math.inf
+        self._load_error = ""
+        self._log.clear()
 
     def matcher(self) -> Matcher[Policy]:
         matcher = self._matcher
-        if matcher is not None and time.monotonic() < self._next_check:
+        if matcher is not None and not self._reload_wanted and time.monotonic() < self._next_resync:
             return matcher
-        with self._lock:
-            return self._refresh()
+        return self._refresh(matcher)
 
-    def _refresh(self) -> Matcher[Policy]:
-        now = time.monotonic()
-        if self._matcher is not None and now < self._next_check:
-            return self._matcher  # another thread refreshed while this one waited
+    def _refresh(self, matcher: Matcher[Policy] | None) -> Matcher[Policy]:
+        if matcher is None:
+            return self._first_load()
+        # Policies are loaded: never wait. The thread holding the lock reloads; the others
+        # answer with the current policies meanwhile.
+        if not self._lock.acquire(blocking=False):
+            return matcher
+        try:
+            if self._matcher is not None:
+                self._ensure_poller()
+                if self._reload_wanted:
+                    self._reload()
+                elif time.monotonic() >= self._next_resync:
+                    self._resync()
+        finally:
+            self._lock.release()
+        return self._matcher or matcher
+
+    def _first_load(self) -> Matcher[Policy]:
+        with self._lock:  # nothing to answer with yet: wait for whichever thread loads
+            if self._matcher is not None:
+                return self._matcher
+            now = time.monotonic()
+            if now < self._retry_at:  # failed a moment ago: refuse without retrying
+                raise PoliciesUnavailable(self._load_error)
+            self._reload_wanted = False  # this load is the reload (after a fork, say)
+            try:
+                self._seen = _read_version()
+            except Exception:
+                self._log.failure(
+                    "cache", "authstatus: policy cache unavailable; loading from the database"
+                )
+            try:
+                self._load(self._seen)
+            except Exception as exc:
+                self._retry_at = now + max(_poll_interval(), MIN_POLL_INTERVAL)
+                self._load_error = str(exc)
+                self._log.failure(
+                    "load", "authstatus: policies failed to load; refusing requests (503)"
+                )
+                raise PoliciesUnavailable(str(exc)) from exc
+            self._log.recovered("load", "authstatus: policies loaded again")
+            self._ensure_poller()
+            assert self._matcher is not None
+            return self._matcher
+
+    def _reload(self) -> None:
+        target = self._seen
+        self._reload_wanted = False
+        try:
+            self._load(target)
+        except Exception:
+            self._version = _STALE  # the next poll asks for another attempt
+            self._log.failure("load", "authstatus: policies failed to load; keeping the last good")
+        else:
+            self._log.recovered("load", "authstatus: policies loaded again")
+
+    def _resync(self) -> None:
+        self._next_resync = time.monotonic() + app_settings.RESYNC_INTERVAL
+        try:
+            with _atomic_if_needed():
+                current = tuple(source.fingerprint() for source in self._sources)
+        except Exception:
+            self._log.failure(
+                "resync", "authstatus: could not compare the policies with the database"
+            )
+            return
+        self._log.recovered("resync", "authstatus: the policy database answers again")
+        if current != self._fingerprints:
+            logger.warning(
+                "authstatus: the policy table changed without an announcement through the "
+                "cache (raw SQL, a restore, a lost cache write or a process that died before "
+                "announcing); reloading"
+            )
+            self._reload()
+        else:
+            self._report_invalid()
+
+    def _load(self, version: object) -> None:
+        with _atomic_if_needed():
+            snapshots = [source.load() for source in self._sources]
+            # Loaded inside the transaction that changed a policy, this may see rows that
+            # are then rolled back (Django has no rollback hook): provisional, reloaded on
+            # the next poll, so a rolled-back change outlives its transaction by at most
+            # POLL_INTERVAL.
+            provisional = _uncommitted_change()
+        self._matcher = Matcher(rule for snapshot in snapshots for rule in snapshot.rules)
+        self._fingerprints = tuple(snapshot.fingerprint for snapshot in snapshots)
+        self._version = _PROVISIONAL if provisional else version
+        invalid = tuple(row for snapshot in snapshots for row in snapshot.invalid)
+        changed, self.invalid = invalid != self.invalid, invalid
+        self._report_invalid(now=changed)
+        self._next_resync = time.monotonic() + app_settings.RESYNC_INTERVAL
+
+    def _report_invalid(self, *, now: bool = False) -> None:
+        """Log the rows that do not validate: at once when they changed, else at most once
+        per RESYNC_INTERVAL (not once per load: loads may be frequent)."""
+        if not self.invalid:
+            return
+        moment = time.monotonic()
+        if not now and moment < self._next_invalid_log:
+            return
+        self._next_invalid_log = moment + app_settings.RESYNC_INTERVAL
+        logger.error(
+            "authstatus: %d resource %s not validate and %s not enforced as written "
+            "(fix them in the admin; check authstatus.W020): %s",
+            len(self.invalid),
+            "policy does" if len(self.invalid) == 1 else "policies do",
+            "is" if len(self.invalid) == 1 else "are",
+            "; ".join(str(row) for row in self.invalid),
+        )
+
+    def poll(self) -> None:
+        """One poll (the poller thread's, every ``POLL_INTERVAL``): retry an announcement that
+        failed, then read the version key."""
+        if self._unannounced:
+            self.announce()
         try:
             version = _read_version()
         except Exception:
-            logger.exception("authstatus: policy cache unavailable; keeping current policies")
-            version = _UNKNOWN
-        # Reload when nothing is loaded, when this process changed a policy itself (it knows,
-        # even if the cache cannot tell it), when the last load was provisional, or when the
-        # cache holds another version than the one loaded.
-        if (
-            self._matcher is None
-            or self._local_change
-            or self._version is _PROVISIONAL
-            or (version is not _UNKNOWN and version != self._version)
-        ):
-            try:
-                self._matcher = Matcher(rule for source in self._sources for rule in source())
-                # A load inside the transaction that made the change may see rows that are
-                # then rolled back (Django has no rollback hook): keep it only until the
-                # next poll, so a rolled-back change outlives its transaction by at most
-                # POLL_INTERVAL.
-                provisional = self._local_change and connection.in_atomic_block
-                self._version = _PROVISIONAL if provisional else version
-                self._local_change = False
-            except Exception as exc:  # whatever failed, never fall back to "no policies"
-                logger.exception("authstatus: policies failed to load; keeping the last good")
-                if self._matcher is None:
-                    raise PoliciesUnavailable(str(exc)) from exc
-        # The interval is read here, not per request: settings changes reset the registry.
-        self._next_check = now + _poll_interval()
-        return self._matcher
+            self._log.failure("cache", "authstatus: policy cache unavailable; keeping policies")
+            return
+        self._log.recovered("cache", "authstatus: the policy cache answers again")
+        self._seen = version
+        if version != self._version:
+            self._reload_wanted = True
+
+    def announce(self) -> bool:
+        """Tell every process that policies changed: write a new version. A failed write is
+        retried by every poll until it succeeds."""
+        try:
+            _cache().set(VERSION_KEY, uuid.uuid4().hex, None)
+        except Exception:
+            self._unannounced = True
+            self._log.failure(
+                "announce",
+                "authstatus: could not announce a policy change through the cache; retrying "
+                "every POLL_INTERVAL",
+            )
+            self._ensure_poller()
+            return False
+        self._unannounced = False
+        self._log.recovered("announce", "authstatus: announced the policy change")
+        return True
+
+    def _ensure_poller(self) -> None:
+        poller = self._poller
+        if poller is None or not poller.is_alive():
+            poller = self._poller = _Poller(self)
+            poller.start()
+
+    def _forked(self) -> None:
+        # The parent's poller thread did not survive the fork, and its lock may be held.
+        self._lock = threading.Lock()
+        self._poller = None
+        self._reload_wanted = True
 
     def invalidate(self) -> None:
         """This process changed a policy: reload on its next request."""
-        with self._lock:
-            self._next_check = -math.inf
-            self._local_change = True
+        self._reload_wanted = True
 
     def reset(self) -> None:
-        """Forget everything loaded (tests; settings changes)."""
+        """Forget everything loaded and stop polling (tests; settings changes)."""
         with self._lock:
-            self._matcher = None
-            self._next_check = -math.inf
-            self._version = None
-            self._local_change = False
+            poller, self._poller = self._poller, None
+            if poller is not None:
+                poller.stopped.set()
+            self._clear()
 
     def match(self, method: str, path: str) -> Rule[Policy] | None:
         return self.matcher().match(method, path)
 
 
+def _as_source(source: PolicySource | Callable[[], Sequence[Rule[Policy]]]) -> PolicySource:
+    if hasattr(source, "load"):
+        return cast(PolicySource, source)
+    return FunctionSource(source)
+
+
+def _after_fork(ref: weakref.ref[PolicyRegistry]) -> None:
+    registry = ref()
+    if registry is not None:
+        registry._forked()
+
+
 _UNKNOWN = object()  # the cache could not be read
 _PROVISIONAL = object()  # loaded inside the transaction that changed a policy
+_STALE = object()  # the last reload failed
 
 
 def _poll_interval() -> float:
@@ -357,6 +704,28 @@ def _poll_interval() -> float:
 
 def _cache() -> BaseCache:
     return caches[app_settings.CACHE_ALIAS]
+
+
+def _policy_database() -> str:
+    from authstatus.models import ResourcePolicy
+
+    return str(router.db_for_read(ResourcePolicy))
+
+
+def _atomic_if_needed() -> AbstractContextManager[Any]:
+    """A savepoint when inside a transaction (``ATOMIC_REQUESTS``): a failed policy query must
+    not abort the request's transaction (PostgreSQL refuses every later statement)."""
+    alias = _policy_database()
+    if connections[alias].in_atomic_block:
+        return transaction.atomic(using=alias)
+    return contextlib.nullcontext()
+
+
+def _uncommitted_change() -> bool:
+    """Whether the current transaction changed a policy that is not committed yet (its
+    announcement still waits in the on-commit queue)."""
+    pending = getattr(connections[_policy_database()], "run_on_commit", None) or ()
+    return any(len(entry) > 1 and entry[1] is policies_changed for entry in pending)
 
 
 def _read_version() -> object:
@@ -372,16 +741,10 @@ def _read_version() -> object:
 def policies_changed() -> None:
     """Announce a policy change to every process (call after the change is committed)."""
     registry.invalidate()
-    try:
-        _cache().set(VERSION_KEY, uuid.uuid4().hex, None)
-    except Exception:
-        logger.exception(
-            "authstatus: could not announce a policy change through the cache; other "
-            "processes keep their policies until the cache works again"
-        )
+    registry.announce()
 
 
-registry = PolicyRegistry([settings_rules, database_rules])
+registry = PolicyRegistry([settings_rules, database_source])
 on_reload(registry.reset)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from corsheaders.defaults import default_headers
 
@@ -170,7 +171,7 @@ AUTHSTATUS = {
 }
 
 # A cache every process of the demo shares, so a policy saved in the admin reaches them all.
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": os.environ.get("DEMO_CACHE_DIR", str(BASE_DIR / ".cache")),
@@ -181,5 +182,7 @@ if os.environ.get("AUTHSTATUS_TEST_CACHE") == "redis":
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            # A stalled Redis must not block a process forever (check authstatus.W021).
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         }
     }

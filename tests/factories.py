@@ -1,4 +1,4 @@
-"""factory-boy factories for users, groups and django-oauth-toolkit objects."""
+"""factory-boy factories for users, groups, policies and django-oauth-toolkit objects."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import factory
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
+
+from authstatus.models import ResourcePolicy
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -83,3 +85,20 @@ class OrderFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     title = factory.Sequence(lambda n: f"order{n}")
     shipped = False
+
+
+class ResourcePolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourcePolicy
+
+    path = factory.Sequence(lambda n: f"/api/generated-{n}/")
+    access = "authenticated"
+
+
+def corrupted_policy(row: ResourcePolicy | None = None, **fields: object) -> ResourcePolicy:
+    """``row`` (a new valid policy if ``None``) overwritten with ``fields`` the way raw SQL, a
+    migration or a restore would: no ``save()`` validation, no signal, no announcement."""
+    row = row or ResourcePolicyFactory()
+    ResourcePolicy.objects.filter(pk=row.pk).update(**fields)
+    row.refresh_from_db()
+    return row

@@ -32,5 +32,7 @@ if os.environ.get("AUTHSTATUS_TEST_CACHE") == "redis":
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            # A stalled Redis must not block a process forever (check authstatus.W021).
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
         }
     }

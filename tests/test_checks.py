@@ -17,6 +17,7 @@ from authstatus.checks import (
     check_bearer_cache,
     check_concealment,
     check_cors,
+    check_database_policies,
     check_discovery,
     check_drf,
     check_middleware,
@@ -81,6 +82,84 @@ def test_unknown_cache_alias():
 def test_bad_poll_interval(value):
     with _with(POLL_INTERVAL=value):
         assert _ids(check_settings()) == [Codes.BAD_POLL_INTERVAL]
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", None, True])
+def test_bad_resync_interval(value):
+    with _with(RESYNC_INTERVAL=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_RESYNC_INTERVAL]
+    assert messages[0].level == django_checks.ERROR
+
+
+def test_good_resync_interval():
+    with _with(RESYNC_INTERVAL=0.5):
+        assert check_settings() == []
+
+
+REDIS = "django.core.cache.backends.redis.RedisCache"
+PYMEMCACHE = "django.core.cache.backends.memcached.PyMemcacheCache"
+
+
+@pytest.mark.parametrize(
+    "cache",
+    [
+        {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"},
+        {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {"db": 1}},
+        {"BACKEND": REDIS, "OPTIONS": {"socket_connect_timeout": 1}},
+        {"BACKEND": "django_redis.cache.RedisCache", "OPTIONS": {"socket_timeout": 1}},
+        {"BACKEND": PYMEMCACHE, "LOCATION": "127.0.0.1:1"},
+    ],
+    ids=repr,
+)
+def test_network_cache_without_socket_timeout_warns(cache):
+    with override_settings(CACHES={"default": cache}):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.CACHE_WITHOUT_TIMEOUT]
+    assert messages[0].level == django_checks.WARNING
+    assert "'OPTIONS'" in messages[0].hint
+
+
+@pytest.mark.parametrize(
+    "cache",
+    [
+        {"BACKEND": REDIS, "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}},
+        {"BACKEND": "django_redis.cache.RedisCache", "OPTIONS": {"SOCKET_TIMEOUT": 1}},
+        {"BACKEND": PYMEMCACHE, "OPTIONS": {"timeout": 0.5}},
+        {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": "/tmp"},
+    ],
+    ids=repr,
+)
+def test_cache_with_socket_timeout_or_without_network_is_fine(cache):
+    with override_settings(CACHES={"default": cache}):
+        assert check_settings() == []
+
+
+def test_timeout_check_looks_at_the_cache_alias_only():
+    caches = {
+        "default": {"BACKEND": REDIS},
+        "policies": {"BACKEND": REDIS, "OPTIONS": {"socket_timeout": 1}},
+    }
+    with override_settings(CACHES=caches), _with(CACHE_ALIAS="policies"):
+        assert check_settings() == []
+
+
+@pytest.mark.django_db
+def test_invalid_database_policy_is_reported_by_the_database_check():
+    from tests.factories import ResourcePolicyFactory, corrupted_policy
+
+    ResourcePolicyFactory(path="/api/public/", access="anonymous")
+    broken = corrupted_policy(path="/api/x*/")
+    corrupted_policy(access="everyone", enabled=False)  # disabled: enforces nothing
+    assert check_database_policies(databases=None) == []  # `check` without --database
+    messages = check_database_policies(databases=["default"])
+    assert _ids(messages) == [Codes.INVALID_DATABASE_POLICY]
+    assert messages[0].level == django_checks.WARNING
+    assert messages[0].obj == broken
+    assert f"#{broken.pk}" in messages[0].msg
+    assert "'/api/x*/'" in messages[0].msg
+    ids = [m.id for m in django_checks.run_checks(databases=["default"])]
+    assert ids.count(Codes.INVALID_DATABASE_POLICY) == 1
 
 
 @pytest.mark.parametrize(
@@ -759,6 +838,9 @@ def test_every_code_is_exercised():
         Codes.BAD_SESSION_COOKIE_NAME,
         Codes.LOGIN_URL_NOT_A_VIEW,
         Codes.BAD_UNIFORM_CONCEALMENT_PATHS,
+        Codes.BAD_RESYNC_INTERVAL,
+        Codes.INVALID_DATABASE_POLICY,
+        Codes.CACHE_WITHOUT_TIMEOUT,
     }
     assert {v for k, v in vars(Codes).items() if k.isupper()} == tested
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-import factory
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
@@ -17,7 +16,13 @@ from rest_framework.test import APIClient
 
 from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
-from tests.factories import AccessTokenFactory, OrderFactory, UserFactory
+from tests.factories import (
+    AccessTokenFactory,
+    OrderFactory,
+    ResourcePolicyFactory,
+    UserFactory,
+    corrupted_policy,
+)
 from tests.http import BASIC, BEARER, COOKIE, policy_form_data
 
 pytestmark = pytest.mark.django_db
@@ -26,14 +31,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "admin:authstatus_resourcepolicy_changelist"
 ADD = "admin:authstatus_resourcepolicy_add"
 TRY = "admin:authstatus_resourcepolicy_try"
-
-
-class ResourcePolicyFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = ResourcePolicy
-
-    path = factory.Sequence(lambda n: f"/api/generated-{n}/")
-    access = "authenticated"
 
 
 @pytest.fixture
@@ -212,6 +209,7 @@ def test_changelist_shows_the_list_display_columns(admin_client, rows):
         "conceal",
         "required_scopes",
         "enabled",
+        "problem",
     ]
     by_path = {row["path"]: row for row in table}
     assert set(by_path) == {"/api/public/", "/api/vault/**", "/api/closed/", "/api/notes/"}
@@ -225,8 +223,23 @@ def test_changelist_shows_the_list_display_columns(admin_client, rows):
         "True",
     )
     assert by_path["/api/closed/"]["enabled"] == "False"
+    assert {row["problem"] for row in table} == {"-"}  # the empty value
+    assert b"errornote" not in response.content  # no message about invalid rows
     # the "try a request" page is linked from the changelist
     assert reverse(TRY).encode() in response.content
+
+
+def test_changelist_marks_rows_written_around_validation(admin_client, rows):
+    broken = corrupted_policy(rows["public"], access="everyone")
+    response = admin_client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    _, table = result_table(response)
+    by_path = {row["path"]: row for row in table}
+    assert "'everyone' is not an access level" in by_path["/api/public/"]["problem"]
+    assert {by_path[p]["problem"] for p in by_path if p != "/api/public/"} == {"-"}
+    (message,) = [str(m) for m in response.context["messages"]]
+    assert message.startswith("1 resource policy does not validate")
+    assert f"#{broken.pk} /api/public/" in message
 
 
 @pytest.mark.parametrize(
@@ -307,7 +320,7 @@ def test_change_form_says_when_no_route_matches(admin_client):
 
 
 def test_change_form_shows_the_broken_pattern_of_a_row_saved_around_clean(admin_client):
-    row = ResourcePolicyFactory(path="/api/x*/")  # written around the form
+    row = corrupted_policy(path="/api/x*/")
     response = admin_client.get(reverse("admin:authstatus_resourcepolicy_change", args=[row.pk]))
     assert response.status_code == 200
     assert field_box(response, "matched_routes").codes == []
@@ -386,7 +399,7 @@ def test_a_row_with_json_of_the_wrong_type_is_a_form_error_not_a_500(admin_clien
     """The JSON fields hold any JSON when written around the form (raw SQL, a migration, the
     shell). Its change page opens, and saving it says what is wrong with the field; the
     check of the rule set was an AttributeError (a 500)."""
-    row = ResourcePolicyFactory(path="/api/public/", **{field: value})
+    row = corrupted_policy(ResourcePolicyFactory(path="/api/public/"), **{field: value})
     change_url = reverse("admin:authstatus_resourcepolicy_change", args=[row.pk])
     assert admin_client.get(change_url).status_code == 200
     with pytest.raises(ValidationError) as raised:

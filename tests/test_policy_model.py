@@ -8,10 +8,13 @@ The test settings load the demo's API policies from settings (``/api/public/`` a
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
+from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ValidationError
+from django.test import override_settings
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,7 +25,7 @@ from authstatus.core.challenges import parse_challenges
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
 from authstatus.policies import database_rules, policies_changed, registry
-from tests.factories import GroupFactory, UserFactory
+from tests.factories import GroupFactory, UserFactory, corrupted_policy
 from tests.http import DRF_CHALLENGES, policy_form_data
 
 pytestmark = pytest.mark.django_db
@@ -239,69 +242,136 @@ def test_disabled_row_is_not_enforced_and_deleting_a_row_reverts_at_once():
 # --- rows saved around clean() -----------------------------------------------------------
 
 
-def _load_errors(caplog):
+def _invalid_row_lines(caplog):
+    """The log lines that report rows which do not validate."""
     return [
         r
         for r in caplog.records
-        if r.name == "authstatus" and r.levelno >= logging.ERROR and "load" in r.getMessage()
+        if r.name == "authstatus"
+        and r.levelno >= logging.ERROR
+        and "not validate" in r.getMessage()
     ]
 
 
-def test_invalid_row_created_around_clean_keeps_the_last_good_policies(caplog):
-    ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
-    assert anonymous_get("/api/public/").status_code == 401  # last good: the row above
-
-    caplog.set_level(logging.ERROR, logger="authstatus")
-    ResourcePolicy.objects.create(path="bad*")  # post_save: this process reloads
-
-    response = anonymous_get("/api/public/")
-    assert response.status_code == 401
-    assert parse_challenges(response["WWW-Authenticate"]) == DRF_CHALLENGES
-    assert anonymous_get("/api/profile/").status_code == 401
-    assert anonymous_get("/api/closed/").status_code == 403
-    assert len(_load_errors(caplog)) == 1
-    assert "bad*" in caplog.text
+def test_saving_an_invalid_row_through_the_model_is_refused():
+    """``save()`` validates, not only the form: ``objects.create`` cannot write a row the
+    registry could not compile."""
+    with pytest.raises(ValidationError) as raised:
+        ResourcePolicy.objects.create(path="bad*")
+    assert set(raised.value.message_dict) == {"path"}
+    with pytest.raises(ValidationError) as raised:
+        ResourcePolicy.objects.create(path="/api/public/", access="nobody", required_scopes="x")
+    assert set(raised.value.message_dict) == {"access"}
+    assert not ResourcePolicy.objects.exists()
+    assert anonymous_get("/api/public/").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "broken",
-    [
-        {"path": "/api/x*/"},
-        {"path": "api/public/"},
-        {"methods": "GET,POST"},
-        {"access": "everyone"},
-        {"required_scopes": 'a"b'},
-        {"requirements": ["is_wizard"]},
-        {"access": "nobody", "required_scopes": "read"},
-        # JSON fields hold anything when written around the form:
-        {"required_groups": 5},
-        {"required_groups": [1, 2]},
-        {"required_permissions": {"auth": "view_user"}},
-        {"requirements": "owner"},
-    ],
-    ids=repr,
-)
-def test_row_broken_by_queryset_update_keeps_the_last_good_policies(caplog, broken):
+def test_saving_validates_with_the_other_rows_and_ignores_their_problems():
+    """The rule set is compiled with the new row before the write; a broken row elsewhere
+    (reported on its own) does not block saving valid ones."""
+    corrupted_policy(path="/api/x*/")
+    row = ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
+    assert ResourcePolicy.objects.filter(pk=row.pk).exists()
+    assert anonymous_get("/api/public/").status_code == 401
+
+
+BROKEN = [
+    {"path": "/api/x*/"},
+    {"path": "api/public/"},
+    {"methods": "GET,POST"},
+    {"access": "everyone"},
+    {"required_scopes": 'a"b'},
+    {"requirements": ["is_wizard"]},
+    {"access": "nobody", "required_scopes": "read"},
+    # JSON fields hold anything when written around the form:
+    {"required_groups": 5},
+    {"required_groups": [1, 2]},
+    {"required_permissions": {"auth": "view_user"}},
+    {"requirements": "owner"},
+]
+
+
+@pytest.mark.parametrize("broken", BROKEN, ids=repr)
+def test_row_broken_around_save_keeps_its_last_valid_version_and_the_rest_loads(caplog, broken):
     row = ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
     assert anonymous_get("/api/public/").status_code == 401
 
     caplog.set_level(logging.ERROR, logger="authstatus")
-    ResourcePolicy.objects.filter(pk=row.pk).update(**broken)  # no signal, no clean()
+    corrupted_policy(row, **broken)
     policies_changed()  # announced (as any later change by any process would)
 
+    response = anonymous_get("/api/public/")  # the row's last valid version
+    assert response.status_code == 401
+    assert parse_challenges(response["WWW-Authenticate"]) == DRF_CHALLENGES
+    assert anonymous_get("/api/closed/").status_code == 403
+    # A valid change saved afterwards takes effect, a tightening and a loosening alike:
+    ResourcePolicy.objects.create(path="/api/profile/", access="nobody")
+    assert anonymous_get("/api/profile/").status_code == 403
+    ResourcePolicy.objects.create(path="/api/closed/", access="anonymous")
+    assert anonymous_get("/api/closed/").status_code == 200
     assert anonymous_get("/api/public/").status_code == 401
-    assert anonymous_get("/api/profile/").status_code == 401
-    response = anonymous_get("/api/closed/")
-    assert response.status_code == 403
-    errors = _load_errors(caplog)
-    assert len(errors) == 1
-    assert f"resource policy #{row.pk}" in caplog.text  # the log names the broken row
+    # One log line names the broken row, however many loads and requests followed.
+    (line,) = _invalid_row_lines(caplog)
+    assert f"resource policy #{row.pk}" in line.getMessage()
+    assert "last valid version" in line.getMessage()
+    assert [i.pk for i in registry.invalid] == [row.pk]
+
+
+# (corruption, how a process that never saw the row valid answers anonymous GET /api/public/):
+# closed to everyone where the path is still a pattern; where it is not, the row matches no
+# request as written, and the settings policy (anonymous) applies.
+FRESH = [
+    ({"access": "everyone"}, 403),
+    ({"methods": "GET,POST"}, 403),  # unreadable methods: every method closed
+    ({"required_groups": 5}, 403),
+    ({"access": "anonymous", "required_scopes": "read"}, 403),
+    ({"access": "everyone", "conceal": True}, 404),
+    ({"path": "/api/x*/"}, 200),
+]
+
+
+@pytest.mark.parametrize(("broken", "status"), FRESH, ids=repr)
+def test_fresh_process_with_a_broken_row_closes_it_and_serves_every_other_route(
+    caplog, broken, status
+):
+    row = corrupted_policy(**{"path": "/api/public/", "access": "authenticated", **broken})
+    caplog.set_level(logging.DEBUG, logger="authstatus")
+    registry.reset()  # a process started after the row broke
+    for _ in range(20):
+        assert anonymous_get("/api/public/").status_code == status
+        assert anonymous_get("/api/profile/").status_code == 401
+        assert anonymous_get("/api/closed/").status_code == 403
+        assert anonymous_get("/api/notes/").status_code == 401
+    # No 503, no retry per request: one line, no traceback.
+    (line,) = [r for r in caplog.records if r.name == "authstatus"]
+    assert line.levelno == logging.ERROR
+    assert line.exc_info is None
+    assert f"resource policy #{row.pk}" in line.getMessage()
+
+
+def test_broken_row_is_logged_once_per_resync_interval_not_per_request(caplog):
+    row = corrupted_policy(path="/api/public/", access="everyone")
+    caplog.set_level(logging.ERROR, logger="authstatus")
+    interval = 0.5
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, "RESYNC_INTERVAL": interval}):
+        started = time.monotonic()
+        for _ in range(30):
+            assert anonymous_get("/api/public/").status_code == 403
+        first = len(_invalid_row_lines(caplog))
+        # One line when it loaded, then one per RESYNC_INTERVAL however many requests.
+        assert 1 <= first <= 1 + (time.monotonic() - started) / interval
+        time.sleep(interval + 0.05)
+        for _ in range(30):
+            assert anonymous_get("/api/public/").status_code == 403
+        total = len(_invalid_row_lines(caplog))
+        assert first < total <= 1 + (time.monotonic() - started) / interval
+    assert all(f"resource policy #{row.pk}" in r.getMessage() for r in _invalid_row_lines(caplog))
 
 
 def test_fixing_the_broken_row_loads_again(caplog):
     row = ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
     assert anonymous_get("/api/public/").status_code == 401
-    ResourcePolicy.objects.filter(pk=row.pk).update(path="/api/x*/")
+    corrupted_policy(row, path="/api/x*/")
     policies_changed()
     assert anonymous_get("/api/public/").status_code == 401  # last good
 
