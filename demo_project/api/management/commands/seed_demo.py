@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connection, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
@@ -90,6 +91,11 @@ class Command(BaseCommand):
             Order.objects.update_or_create(
                 pk=pk, defaults={"owner": owner, "title": title, "shipped": False}
             )
+        # Rows saved with explicit ids leave PostgreSQL's sequences behind: a later insert
+        # (POST /api/orders/) would take id 1 again.
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), [VaultItem, Order]):
+                cursor.execute(sql)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded users alice, bob, admin ({staff.name}: admin), client {CLIENT_ID}, "
