@@ -11,9 +11,20 @@ class AuthStatusConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from authstatus import checks  # noqa: F401 - registers the system checks
+        from django.contrib.auth.signals import user_logged_in
+        from django.core.signals import request_started
+
+        from authstatus import (
+            checks,  # noqa: F401 - registers the system checks
+            stepup,
+        )
+        from authstatus.contrib.oauth2_provider import authtime
         from authstatus.receivers import policy_saved_or_deleted
 
         model = self.get_model("ResourcePolicy")
         post_save.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-save")
         post_delete.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-delete")
+        # RFC 9470 step-up: the time of each login, carried into the tokens it authorises.
+        user_logged_in.connect(stepup.user_logged_in, dispatch_uid="authstatus-logged-in")
+        request_started.connect(stepup.clear_authorizing, dispatch_uid="authstatus-started")
+        authtime.connect()

@@ -116,6 +116,8 @@ class AuthStatusMiddleware:
         match = request.resolver_match
         namespaces = match.namespaces if match is not None else ()
         if not self._enforces(request, view_func, namespaces):
+            if namespaces and not is_drf_view(view_func):
+                _mark_authorization(request, view_func)
             return None
         try:
             decision, result = self._decide(request, view_func)
@@ -155,6 +157,17 @@ class AuthStatusMiddleware:
             policy=request_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
+
+
+def _mark_authorization(request: HttpRequest, view_func: Any) -> None:
+    """Keep a request to DOT's authorization view (namespaced, like all of DOT's) in
+    :data:`authstatus.stepup.authorizing`, so the grant it creates records the session's
+    authentication time (:mod:`authstatus.contrib.oauth2_provider.authtime`)."""
+    from authstatus.contrib.oauth2_provider.authtime import authorization_view
+    from authstatus.stepup import authorizing
+
+    if authorization_view(view_func):
+        authorizing.set(request)
 
 
 def refused_as_concealed(request: HttpRequest) -> bool:

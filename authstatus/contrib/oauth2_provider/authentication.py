@@ -24,6 +24,7 @@ from authstatus.authentication import (
 )
 from authstatus.conf import app_settings
 from authstatus.contrib.oauth2_provider import tokencache, tokenloader
+from authstatus.contrib.oauth2_provider.authtime import token_authentication
 from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
 from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
 from authstatus.core.decision import Credentials, Failure
@@ -150,8 +151,9 @@ class BearerAuthenticator(Authenticator):
             tokencache.store(checksum, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
+        auth_time, acr = token_authentication(access_token)
         return Result(
-            Credentials.valid(SCHEME, access_token.scope.split()),
+            Credentials.valid(SCHEME, access_token.scope.split(), auth_time=auth_time, acr=acr),
             user=principal,
             auth=access_token,
         )
