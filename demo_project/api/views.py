@@ -47,6 +47,17 @@ class NotesView(generics.ListCreateAPIView):
         serializer.save(owner=self.request.user)
 
 
+class AccountView(APIView):
+    """The requester's account. ``DELETE`` needs a recent authentication (the policy's
+    ``max_age``); the demo answers 204 without deleting anything."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"username": request.user.get_username(), "scheme": _scheme(request)})
+
+    def delete(self, request: Request) -> Response:
+        return Response(status=204)
+
+
 class StaffView(APIView):
     def get(self, request: Request) -> Response:
         return Response({"message": "Staff only."})
