@@ -336,3 +336,34 @@ def test_access_decorator_takes_step_up_fields():
 
     policy = view_policy(view)
     assert (policy.max_age, policy.acr_values) == (60, ("mfa",))
+
+
+@pytest.mark.parametrize(("logged_in_ago", "asks_login"), [(10, False), (301, True)])
+def test_authorization_request_max_age_sends_a_stale_session_to_log_in(
+    client, logged_in_ago, asks_login
+):
+    """DOT 3.4 ignores max_age (OpenID Connect Core §3.1.2.1); authstatus enforces it."""
+    ApplicationFactory(
+        client_id=CLIENT_ID,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="http://127.0.0.1/callback",
+        skip_authorization=True,
+    )
+    log_in(client)
+    age_session(client, logged_in_ago)
+    query = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": "http://127.0.0.1/callback",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+        "max_age": "300",
+    }
+    response = client.get("/o/authorize/", query)
+    assert response.status_code == 302
+    location = response["Location"]
+    if asks_login:
+        assert location.startswith(settings.LOGIN_URL + "?next=/o/authorize/")
+        assert "max_age%3D300" in location
+    else:
+        assert location.startswith("http://127.0.0.1/callback?code=")

@@ -3,8 +3,9 @@
 A token whose authentication is too old is refused ``401 insufficient_user_authentication``;
 :func:`authstatus.client.interpret` says step up, with ``max_age``; the client makes a new
 authorization request (RFC 6749 §4.1, PKCE) with ``prompt=login`` — which DOT 3.4 honours by
-sending the user to the login form (it ignores ``max_age``, sent too, for OpenID Connect
-servers) — the user logs in again, the new code gives a fresh token, and the request passes.
+sending the user to the login form — or with ``max_age`` alone, which DOT ignores and
+authstatus's middleware enforces at DOT's authorization view; the user logs in again, the new
+code gives a fresh token, and the request passes.
 A refresh of the old token does not help: the refresh keeps the old authentication time.
 
 ``pytest -s tests/test_step_up_real_client.py`` prints the transcript.
@@ -97,8 +98,17 @@ def new_token(log: Transcript, origin: str, browser: requests.Session, **extra: 
     return oauth
 
 
-def test_stale_token_step_up_round_trip(origin):
-    log = Transcript(f"RFC 9470 step-up with requests-oauthlib against {origin}", origin)
+@pytest.mark.parametrize(
+    "step_up_with",
+    [("prompt", "max_age"), ("max_age",)],
+    ids=["prompt=login+max_age", "max_age-only"],
+)
+def test_stale_token_step_up_round_trip(origin, step_up_with):
+    log = Transcript(
+        f"RFC 9470 step-up with requests-oauthlib against {origin}, new authorization with "
+        f"{' + '.join(step_up_with)}",
+        origin,
+    )
     account = origin + "/api/account/"
     browser = requests.Session()
 
@@ -125,7 +135,8 @@ def test_stale_token_step_up_round_trip(origin):
     assert advice.action is Action.STEP_UP
 
     # Step up: a new authorization request that makes the user log in again.
-    fresh = new_token(log, origin, browser, prompt="login", max_age=str(advice.step_up.max_age))
+    extra = {"prompt": "login", "max_age": str(advice.step_up.max_age)}
+    fresh = new_token(log, origin, browser, **{k: extra[k] for k in step_up_with})
     advice = log.exchange("DELETE with the new token", fresh.delete(account, timeout=TIMEOUT))
     assert (advice.status, advice.action) == (204, Action.PROCEED)
     assert log.challenges_checked == 2
