@@ -28,6 +28,7 @@ DEMO_POLICIES: list[dict[str, Any]] = [
         "description": "Vault: only the owner sees an item; for others it does not exist",
     },
     {"path": "/api/", "methods": "GET", "access": "anonymous", "description": "API root"},
+    {"path": "/api/account/", "methods": "GET", "description": "Your account"},
     # RFC 9470 step-up, GitHub's "sudo mode": deleting the account needs a recent login.
     {
         "path": "/api/account/",
