@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ __all__ = [
     "SESSION_ACR",
     "SESSION_AUTH_TIME",
     "authorizing",
+    "claims_authentication",
     "record_authentication",
     "session_authentication",
     "user_logged_in",
@@ -71,6 +73,20 @@ def session_authentication(request: HttpRequest) -> tuple[float | None, str | No
     acr = session.get(SESSION_ACR)
     if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
         auth_time = None
+    return auth_time, acr if isinstance(acr, str) and acr else None
+
+
+def claims_authentication(claims: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """``(auth_time, acr)`` from a token's claims: a JWT access token (RFC 9068 §2.2.1) or an
+    introspection response (RFC 9470 §6.2, RFC 7662). ``auth_time`` must be a number of
+    epoch seconds and ``acr`` a non-empty string; anything else is unknown (``None``), which
+    fails step-up policies rather than passing them."""
+    auth_time = claims.get("auth_time")
+    acr = claims.get("acr")
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+        auth_time = None
+    elif auth_time != auth_time or auth_time in (float("inf"), float("-inf")):
+        auth_time = None  # NaN and infinities: not a time
     return auth_time, acr if isinstance(acr, str) and acr else None
 
 

@@ -367,3 +367,22 @@ def test_authorization_request_max_age_sends_a_stale_session_to_log_in(
         assert "max_age%3D300" in location
     else:
         assert location.startswith("http://127.0.0.1/callback?code=")
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"auth_time": 1_700_000_000, "acr": "mfa"}, (1_700_000_000, "mfa")),
+        ({"auth_time": 1.5e9}, (1.5e9, None)),
+        ({}, (None, None)),
+        ({"auth_time": "1700000000", "acr": ""}, (None, None)),
+        ({"auth_time": True, "acr": 2}, (None, None)),
+        ({"auth_time": float("nan")}, (None, None)),
+        ({"auth_time": float("inf")}, (None, None)),
+    ],
+)
+def test_claims_authentication_reads_only_well_typed_claims(claims, expected):
+    """For JWT access tokens (RFC 9068 §2.2.1) and introspection answers (RFC 9470 §6.2)."""
+    from authstatus.stepup import claims_authentication
+
+    assert claims_authentication(claims) == expected
