@@ -14,11 +14,13 @@ A refresh of the old token does not help: the refresh keeps the old authenticati
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from urllib.parse import urljoin
 
 import pytest
 import requests
+from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from oauth2_provider.models import Application
 from requests.auth import HTTPBasicAuth
@@ -26,6 +28,7 @@ from requests_oauthlib import OAuth2Session
 
 from authstatus.client import Action
 from authstatus.models import TokenAuthentication
+from authstatus.stepup import SESSION_AUTH_TIME
 from tests.factories import ApplicationFactory, UserFactory
 from tests.test_real_clients import TIMEOUT, Transcript
 
@@ -49,15 +52,17 @@ def origin(transactional_db, live_server, monkeypatch) -> str:
     return str(live_server.url)
 
 
-def authorize(log: Transcript, browser: requests.Session, url: str) -> str:
+def authorize(log: Transcript, browser: requests.Session, url: str) -> tuple[str, bool]:
     """Play the user agent: follow the authorization request through the login form (the
-    user types the password) to the redirect back to the client; return that URL."""
+    user types the password) to the redirect back to the client; return that URL, and
+    whether the user had to log in."""
+    logged_in = False
     response = browser.get(url, allow_redirects=False, timeout=TIMEOUT)
     log.exchange("authorization request", response, advise=False)
     while response.status_code == 302:
         location = urljoin(response.url, response.headers["Location"])
         if location.startswith(REDIRECT_URI):
-            return location
+            return location, logged_in
         response = browser.get(location, allow_redirects=False, timeout=TIMEOUT)
         log.exchange("the user agent follows", response, advise=False)
         if response.status_code == 200 and 'name="password"' in response.text:
@@ -66,6 +71,7 @@ def authorize(log: Transcript, browser: requests.Session, url: str) -> str:
             assert csrf
             assert nxt
             log.note("the login form: alice types her password")
+            logged_in = True
             response = browser.post(
                 response.url,
                 data={
@@ -87,7 +93,7 @@ def new_token(log: Transcript, origin: str, browser: requests.Session, **extra: 
         CLIENT_ID, redirect_uri=REDIRECT_URI, scope=["read", "write"], pkce="S256"
     )
     url, _ = oauth.authorization_url(origin + "/o/authorize/", **extra)
-    callback = authorize(log, browser, url)
+    callback, logged_in = authorize(log, browser, url)
     oauth.fetch_token(
         origin + "/o/token/",
         authorization_response=callback,
@@ -95,7 +101,7 @@ def new_token(log: Transcript, origin: str, browser: requests.Session, **extra: 
         timeout=TIMEOUT,
     )
     log.note(f"requests-oauthlib fetch_token (authorization code, {extra or 'no prompt'})")
-    return oauth
+    return oauth, logged_in
 
 
 @pytest.mark.parametrize(
@@ -112,13 +118,18 @@ def test_stale_token_step_up_round_trip(origin, step_up_with):
     account = origin + "/api/account/"
     browser = requests.Session()
 
-    oauth = new_token(log, origin, browser)
+    oauth, logged_in = new_token(log, origin, browser)
+    assert logged_in
     advice = log.exchange("DELETE with the fresh token", oauth.delete(account, timeout=TIMEOUT))
     assert (advice.status, advice.action) == (204, Action.PROCEED)
 
-    # Ten minutes later, as far as the server knows: the grant's login is 600 s old.
+    # Ten minutes later, as far as the server knows: the login is 600 s old, for the grant
+    # and for the browser's session alike.
     TokenAuthentication.objects.update(auth_time=timezone.now() - timedelta(seconds=600))
-    log.note("the user's authentication for this grant is now 600 s old (max_age is 300)")
+    session = SessionStore(session_key=browser.cookies["sessionid"])
+    session[SESSION_AUTH_TIME] = int(time.time()) - 600
+    session.save()
+    log.note("alice's login (session and grant) is now 600 s old (max_age is 300)")
     response = oauth.delete(account, timeout=TIMEOUT)
     advice = log.exchange("DELETE with the token of a stale authentication", response)
     assert response.status_code == 401
@@ -136,7 +147,8 @@ def test_stale_token_step_up_round_trip(origin, step_up_with):
 
     # Step up: a new authorization request that makes the user log in again.
     extra = {"prompt": "login", "max_age": str(advice.step_up.max_age)}
-    fresh = new_token(log, origin, browser, **{k: extra[k] for k in step_up_with})
+    fresh, logged_in = new_token(log, origin, browser, **{k: extra[k] for k in step_up_with})
+    assert logged_in, "the step-up authorization must make the user log in again"
     advice = log.exchange("DELETE with the new token", fresh.delete(account, timeout=TIMEOUT))
     assert (advice.status, advice.action) == (204, Action.PROCEED)
     assert log.challenges_checked == 2
