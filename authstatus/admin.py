@@ -143,6 +143,10 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             },
         ),
+        (
+            _("Step-up authentication (RFC 9470; authenticated access only)"),
+            {"fields": ("max_age", "acr_values")},
+        ),
         (None, {"fields": ("enabled", "priority", "description", "updated")}),
     )
 

@@ -12,13 +12,16 @@ class AuthStatusConfig(AppConfig):
 
     def ready(self) -> None:
         from django.apps import apps
+        from django.contrib.auth.signals import user_logged_in
+        from django.core.signals import request_started
 
-        from authstatus import checks
+        from authstatus import checks, stepup
+        from authstatus.contrib.oauth2_provider import authtime
+        from authstatus.receivers import policy_saved_or_deleted
 
         if apps.is_installed("drf_spectacular"):
             # drf-spectacular finds extensions by import: register the security schemes.
             from authstatus.contrib.drf_spectacular import extensions  # noqa: F401
-        from authstatus.receivers import policy_saved_or_deleted
 
         # A value no challenge can carry would make every refusal a 500 on servers that run
         # no checks: refuse to start instead.
@@ -27,3 +30,7 @@ class AuthStatusConfig(AppConfig):
         model = self.get_model("ResourcePolicy")
         post_save.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-save")
         post_delete.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-delete")
+        # RFC 9470 step-up: the time of each login, carried into the tokens it authorises.
+        user_logged_in.connect(stepup.user_logged_in, dispatch_uid="authstatus-logged-in")
+        request_started.connect(stepup.clear_authorizing, dispatch_uid="authstatus-started")
+        authtime.connect()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
@@ -23,6 +24,7 @@ from django.utils.encoding import iri_to_uri
 from authstatus.conf import app_settings
 from authstatus.core.challenges import Challenge, basic_challenge
 from authstatus.core.decision import Credentials, CredentialState, Failure
+from authstatus.stepup import session_authentication
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -119,7 +121,8 @@ class SessionAuthenticator(Authenticator):
     so this reports only ``ABSENT`` or ``VALID``. Its challenge uses the scheme named by the
     ``SESSION_SCHEME`` setting (default ``Cookie``, after draft-broyer-http-cookie-auth):
     browsers do not recognise it, so they show the 401 page instead of a password dialog, and
-    its ``form-action`` parameter tells other clients where to log in.
+    its ``form-action`` parameter tells other clients where to log in. The credentials carry
+    the login's time and class as recorded at login (:mod:`authstatus.stepup`).
     """
 
     can_fail = False
@@ -132,7 +135,8 @@ class SessionAuthenticator(Authenticator):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_active:
             return Result.absent()
-        return Result(Credentials.valid(self.scheme), user=user)
+        auth_time, acr = session_authentication(request)
+        return Result(Credentials.valid(self.scheme, auth_time=auth_time, acr=acr), user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return Challenge(
@@ -153,7 +157,8 @@ class BasicAuthenticator(Authenticator):
     The challenge is ``Basic realm="…", charset="UTF-8"`` (RFC 7617 §2.1). Credentials are
     decoded as UTF-8, falling back to ISO-8859-1 for old clients. A header that is not valid
     base64 or has no ``:`` is ``INVALID`` (``MALFORMED_CREDENTIALS``): RFC 7617 answers bad
-    Basic credentials with a fresh challenge, not ``400``.
+    Basic credentials with a fresh challenge, not ``400``. The password is checked on every
+    request, so the user authenticated now: valid credentials meet any ``max_age``.
     """
 
     scheme = "Basic"
@@ -181,7 +186,7 @@ class BasicAuthenticator(Authenticator):
             )
         if not user.is_active:
             return Result(Credentials.invalid(self.scheme, Failure.INACTIVE_USER, "User inactive."))
-        return Result(Credentials.valid(self.scheme), user=user)
+        return Result(Credentials.valid(self.scheme, auth_time=time.time()), user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return basic_challenge(app_settings.REALM)

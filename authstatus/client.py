@@ -34,7 +34,7 @@ from typing import Any
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import BEARER, OAUTH2, Flow, Resolution
 
-__all__ = ["Action", "Advice", "header_values", "interpret"]
+__all__ = ["Action", "Advice", "StepUp", "header_values", "interpret"]
 
 
 class Action(enum.StrEnum):
@@ -52,6 +52,10 @@ class Action(enum.StrEnum):
     no refresh token to use (§4.4.3) and no user to ask."""
     REAUTHORIZE = "reauthorize"
     """``403 insufficient_scope``: get a token with :attr:`Advice.scopes` and retry."""
+    STEP_UP = "step_up"
+    """``401 insufficient_user_authentication`` (RFC 9470 §3): the user must authenticate
+    again — recently enough, or with another context class — as :attr:`Advice.step_up` says;
+    e.g. a new authorization request with ``max_age``, ``acr_values`` or ``prompt=login``."""
     LOG_IN = "log_in"
     """``401``: the credentials are invalid, or only a login form is offered: log in again."""
     FIX_REQUEST = "fix_request"
@@ -62,6 +66,15 @@ class Action(enum.StrEnum):
     """``404``/``410``: the resource does not exist (for this client)."""
     RETRY_LATER = "retry_later"
     """``503``/``429``: retry after :attr:`Advice.retry_after` seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class StepUp:
+    """What a new authentication must meet (RFC 9470 §3): at most ``max_age`` seconds old
+    (``None``: any age), with one of ``acr_values`` (``()``: any class)."""
+
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +89,8 @@ class Advice:
     (RFC 9728 §5.1) come from the challenge carrying them; ``flows``, ``token_endpoint`` and
     ``authorization_endpoint`` from the ``OAuth2`` challenge when the server sends one.
     ``retry_after`` is in seconds (``Retry-After``, RFC 9110 §10.2.3), ``resolution`` the
-    problem body's ``resolution`` member when a body was given.
+    problem body's ``resolution`` member when a body was given. ``step_up`` is set on an RFC
+    9470 refusal: from the challenge's ``max_age`` and ``acr_values``, else the problem body's.
     """
 
     status: int
@@ -92,6 +106,7 @@ class Advice:
     token_endpoint: str | None = None
     retry_after: int | None = None
     resolution: str | None = None
+    step_up: StepUp | None = None
 
     @property
     def ok(self) -> bool:
@@ -216,6 +231,9 @@ def interpret(status: int, headers: Any = None, body: Any = None) -> Advice:
       challenge's ``flows`` (``refresh_token`` listed), the body's ``resolution``
       (``refresh_token``), and — without either — an ``error_description`` that says
       "expired".
+    - ``401`` with ``error="insufficient_user_authentication"`` (RFC 9470 §3), or a problem
+      body of type ``insufficient-user-authentication`` → ``STEP_UP``, with
+      :attr:`Advice.step_up` (``max_age``, ``acr_values``).
     - ``401`` without an error → ``REFRESH_TOKEN``/``LOG_IN`` when the body's resolution says
       so (``refresh_token``/``reauthenticate``: credentials were sent and rejected), else
       ``SEND_CREDENTIALS`` — or ``LOG_IN`` when the only scheme offered is a login form (a
@@ -253,6 +271,9 @@ def interpret(status: int, headers: Any = None, body: Any = None) -> Advice:
         resolution=resolution,
     )
     if status == 401:
+        step_up = _step_up(base.error, errored, problem)
+        if step_up is not None:
+            return replace(base, action=Action.STEP_UP, step_up=step_up)
         return replace(base, action=_unauthorized(base, has_flow=flow is not None))
     if status == 403:
         scoped = base.error == "insufficient_scope" or resolution == Resolution.REQUEST_SCOPE
@@ -260,6 +281,38 @@ def interpret(status: int, headers: Any = None, body: Any = None) -> Advice:
     if status in (503, 429):
         return replace(base, action=Action.RETRY_LATER, retry_after=_retry_after(headers))
     return replace(base, action=_by_status(status))
+
+
+STEP_UP_ERROR = "insufficient_user_authentication"
+STEP_UP_TYPE = "insufficient-user-authentication"
+
+
+def _step_up(
+    error: str | None, errored: Challenge | None, problem: Mapping[str, Any]
+) -> StepUp | None:
+    """RFC 9470 §3 advice from the error's challenge, or from an authstatus problem body (a
+    session refused the same way has no Bearer error)."""
+    problem_type = problem.get("type")
+    from_body = isinstance(problem_type, str) and problem_type.endswith(STEP_UP_TYPE)
+    if error != STEP_UP_ERROR and not from_body:
+        return None
+    max_age: Any = None
+    acr: Any = None
+    if error == STEP_UP_ERROR and errored is not None:
+        max_age, acr = errored.param("max_age"), errored.param("acr_values")
+    if max_age is None:
+        max_age = problem.get("max_age")
+    if acr is None:
+        acr = problem.get("acr_values")
+    if isinstance(acr, str):
+        acr = acr.split()
+    values = tuple(v for v in acr if isinstance(v, str)) if isinstance(acr, list | tuple) else ()
+    seconds = None
+    if isinstance(max_age, int) and not isinstance(max_age, bool):
+        seconds = max_age
+    elif isinstance(max_age, str) and max_age.strip().isdigit():
+        seconds = int(max_age)
+    return StepUp(max_age=seconds, acr_values=values)
 
 
 def _unauthorized(advice: Advice, *, has_flow: bool) -> Action:

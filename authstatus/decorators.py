@@ -83,6 +83,8 @@ def access(
     groups: str | Iterable[str] | None = None,
     permissions: str | Iterable[str] | None = None,
     requirements: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    acr_values: str | Iterable[str] | None = None,
     methods: str | Iterable[str] | None = None,
     actions: str | Iterable[str] | None = None,
 ) -> Callable[[V], V]:
@@ -103,6 +105,8 @@ def access(
             required_groups=groups,
             required_permissions=permissions,
             requirements=requirements,
+            max_age=max_age,
+            acr_values=acr_values,
             source=VIEW,
             name=getattr(view, "__qualname__", repr(view)),
         )

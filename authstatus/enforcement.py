@@ -8,6 +8,7 @@ the Django user to the core's :class:`~authstatus.core.decision.Principal`, asks
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +103,9 @@ def evaluate(
     principal = (
         UserPrincipal(result.user) if result.credentials.state is CredentialState.VALID else None
     )
-    decision = decide(result.credentials, policy, principal, challenges, audience=audience)
+    # The clock is read here, not in the core, and only when a policy measures an age.
+    now = time.time() if policy.max_age is not None else None
+    decision = decide(result.credentials, policy, principal, challenges, audience=audience, now=now)
     if announce and not decision.allowed:
         notify(request, decision, result, sender)
     return decision, result

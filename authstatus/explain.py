@@ -20,6 +20,7 @@ of ``ALLOWED_HOSTS``, else ``localhost``), so the explanation works whatever
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -143,16 +144,21 @@ def _explain_plain(
 ) -> Explanation:
     method = request.method or "GET"
     resolved = resolve_explained(method, request.path_info, match, match.func)
+    # Described credentials authenticated just now (a new login, a new token): step-up
+    # policies (max_age) are explained as met.
+    now = time.time()
     if scopes is not None:
-        credentials, principal_user = Credentials.valid(BEARER, scopes), user or AnonymousUser()
+        credentials = Credentials.valid(BEARER, scopes, auth_time=now)
+        principal_user = user or AnonymousUser()
     elif user is not None:
-        credentials, principal_user = Credentials.valid(app_settings.SESSION_SCHEME), user
+        credentials = Credentials.valid(app_settings.SESSION_SCHEME, auth_time=now)
+        principal_user = user
     else:
         credentials, principal_user = Credentials.absent(), AnonymousUser()
     request.user = principal_user
     principal = UserPrincipal(principal_user) if user is not None or scopes is not None else None
     challenges = challenges_for(middleware_authenticators(), request)
-    decision = decide(credentials, resolved.policy, principal, challenges)
+    decision = decide(credentials, resolved.policy, principal, challenges, now=now)
     notes: tuple[str, ...] = ()
     if scopes is not None:
         notes = ("plain views accept the middleware's authenticators (MIDDLEWARE_AUTHENTICATORS)",)
@@ -267,7 +273,9 @@ def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]
     for scheme in wanted:
         for authenticator in ours:
             if authenticator.authenticator.scheme.lower() == scheme.lower():
-                credentials = Credentials.valid(authenticator.authenticator.scheme, scopes)
+                credentials = Credentials.valid(
+                    authenticator.authenticator.scheme, scopes, auth_time=time.time()
+                )
                 cache[type(authenticator)] = Result(credentials, user=user or AnonymousUser())
                 for other in ours:
                     cache.setdefault(type(other), Result.absent())

@@ -204,6 +204,8 @@ class AuthStatusMiddleware:
         match = request.resolver_match
         namespaces = match.namespaces if match is not None else ()
         if not self._enforces(request, view_func, namespaces):
+            if namespaces and not is_drf_view(view_func):
+                return _mark_authorization(request, view_func)
             return None
         try:
             decision, result = self._decide(request, view_func)
@@ -244,6 +246,20 @@ class AuthStatusMiddleware:
             policy=request_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
+
+
+def _mark_authorization(request: HttpRequest, view_func: Any) -> HttpResponse | None:
+    """Keep a request to DOT's authorization view (namespaced, like all of DOT's) in
+    :data:`authstatus.stepup.authorizing`, so the grant it creates records the session's
+    authentication time (:mod:`authstatus.contrib.oauth2_provider.authtime`); send the user
+    to the login form first when the request's ``max_age`` asks for a newer login."""
+    from authstatus.contrib.oauth2_provider.authtime import authorization_view, max_age_login
+    from authstatus.stepup import authorizing
+
+    if not authorization_view(view_func):
+        return None
+    authorizing.set(request)
+    return max_age_login(request)
 
 
 def refused_as_concealed(request: HttpRequest) -> bool:

@@ -21,11 +21,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from authstatus.contrib.oauth2_provider.authtime import TokenAuthentication
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, Rule
 from authstatus.policies import DATABASE, PolicyError, rule_from_spec, settings_rules
 
-__all__ = ["ResourcePolicy"]
+__all__ = ["ResourcePolicy", "TokenAuthentication"]
 
 
 class ResourcePolicy(models.Model):
@@ -82,6 +83,25 @@ class ResourcePolicy(models.Model):
         blank=True,
         help_text=_("Named requirement predicates declared in AUTHSTATUS['REQUIREMENTS']."),
     )
+    max_age = models.PositiveIntegerField(
+        _("max age"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Seconds since the user last authenticated, at most (RFC 9470). Older logins and "
+            "tokens, and those whose authentication time is unknown, must authenticate again. "
+            "Blank: no limit."
+        ),
+    )
+    acr_values = models.CharField(
+        _("authentication context classes"),
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "Authentication context class references (acr), space-separated, in order of "
+            "preference: the user must have authenticated with one of them. Blank: any."
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     priority = models.IntegerField(
         _("priority"),
@@ -122,6 +142,8 @@ class ResourcePolicy(models.Model):
             "required_groups": list(self.required_groups or []),
             "required_permissions": list(self.required_permissions or []),
             "requirements": list(self.requirements or []),
+            "max_age": self.max_age,
+            "acr_values": self.acr_values,
             "enabled": self.enabled,
             "priority": self.priority,
             "description": self.description or f"policy #{self.pk}",

@@ -75,6 +75,8 @@ POLICY_FIELDS = (
     "required_groups",
     "required_permissions",
     "requirements",
+    "max_age",
+    "acr_values",
     "enabled",
     "priority",
     "description",
@@ -120,6 +122,8 @@ def build_policy(
     required_groups: str | Iterable[str] | None = None,
     required_permissions: str | Iterable[str] | None = None,
     requirements: str | Iterable[str] | None = None,
+    max_age: int | None = None,
+    acr_values: str | Iterable[str] | None = None,
     source: str = SETTINGS,
     name: str = "",
 ) -> Policy:
@@ -128,7 +132,9 @@ def build_policy(
     Scopes must be RFC 6750 §3 scope-tokens; permissions ``app_label.codename``; requirement
     names must be declared in ``AUTHSTATUS["REQUIREMENTS"]``. Requirements of any kind on a
     policy whose access is ``anonymous`` or ``nobody`` are contradictions: nothing could ever
-    check them.
+    check them. ``max_age`` is a positive number of seconds; ``acr_values`` are
+    space-separated authentication context class references (RFC 9470 §3), each free of
+    spaces, quotes and backslashes so it fits a challenge.
     """
     try:
         level = Access(access)
@@ -172,6 +178,21 @@ def build_policy(
             "permissions or requirements: only authenticated access checks them.",
             "access",
         )
+    age = _max_age(max_age)
+    classes = _words(acr_values, "acr_values")
+    for value in classes:
+        if not is_scope_token(value):
+            raise PolicyError(
+                f"'{value}' is not a valid authentication context class reference "
+                "(printable ASCII without spaces, quotes or backslashes).",
+                "acr_values",
+            )
+    if level is not Access.AUTHENTICATED and (age is not None or classes):
+        raise PolicyError(
+            f"A policy with access '{level.value}' cannot have max_age or acr_values: only "
+            "authenticated access checks how the user authenticated.",
+            "access",
+        )
     return Policy(
         access=level,
         conceal=bool(conceal),
@@ -181,7 +202,26 @@ def build_policy(
         requirements=names,
         source=source,
         name=name,
+        max_age=age,
+        acr_values=classes,
     )
+
+
+def _max_age(value: Any) -> int | None:
+    """``max_age`` as seconds: a positive whole number, or ``None``/blank for no limit."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PolicyError(f"max_age must be a whole number of seconds, not {value!r}.", "max_age")
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise PolicyError(
+            f"max_age must be a whole number of seconds, not {value!r}.", "max_age"
+        ) from None
+    if seconds < 1:
+        raise PolicyError(f"max_age must be at least 1 second, not {seconds}.", "max_age")
+    return seconds
 
 
 def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[Policy] | None:
@@ -205,6 +245,8 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
                 required_groups=spec.get("required_groups"),
                 required_permissions=spec.get("required_permissions"),
                 requirements=spec.get("requirements"),
+                max_age=spec.get("max_age"),
+                acr_values=spec.get("acr_values"),
                 source=source,
                 name=str(spec.get("description") or pattern),
             ),

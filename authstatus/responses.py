@@ -3,9 +3,11 @@
 API clients get RFC 9457 problem details (``application/problem+json``) with a stable
 ``type`` per outcome, ``title``, ``status`` (always the HTTP status), ``detail`` and the
 extension member ``resolution`` (what the client can do); ``required_scopes`` is added for
-``insufficient_scope``. Clients that prefer ``text/html`` get a short page; the ``401`` page
-links to the login URL. Every refusal carries ``Cache-Control: no-store`` and varies on
-``Authorization``, ``Cookie`` and ``Accept`` — the same URL answers differently per client.
+``insufficient_scope``, ``max_age`` and ``acr_values`` for ``insufficient-user-authentication``
+(RFC 9470). Clients that prefer ``text/html`` get a short page; the ``401`` page links to the
+login URL (with ``next``), and on a step-up refusal asks the user to confirm who they are.
+Every refusal carries ``Cache-Control: no-store`` and varies on ``Authorization``, ``Cookie``
+and ``Accept`` — the same URL answers differently per client.
 No response ever contains the credentials that were sent.
 
 Every 404 of a project — concealed or genuinely missing, from a DRF view, a plain view or a
@@ -74,6 +76,7 @@ def _titles() -> dict[Outcome, str]:
         Outcome.CLOSED: _("Not available"),
         Outcome.FORBIDDEN: _("Forbidden"),
         Outcome.INSUFFICIENT_SCOPE: _("Insufficient scope"),
+        Outcome.INSUFFICIENT_USER_AUTHENTICATION: _("Confirm who you are"),
         Outcome.NOT_FOUND: _("Not found"),
         Outcome.UNAVAILABLE: _("Service unavailable"),
     }
@@ -90,6 +93,12 @@ def problem(decision: Decision) -> dict[str, object]:
     }
     if decision.outcome is Outcome.INSUFFICIENT_SCOPE:
         body["required_scopes"] = sorted(decision.required_scopes)
+    elif decision.outcome is Outcome.INSUFFICIENT_USER_AUTHENTICATION:
+        # RFC 9470 §3's challenge parameters, for clients of any scheme (sessions too).
+        if decision.policy.max_age is not None:
+            body["max_age"] = decision.policy.max_age
+        if decision.policy.acr_values:
+            body["acr_values"] = list(decision.policy.acr_values)
     return body
 
 
@@ -116,6 +125,7 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
                 {
                     "problem": problem(decision),
                     "login_url": _login_url(request, decision),
+                    "step_up": decision.outcome is Outcome.INSUFFICIENT_USER_AUTHENTICATION,
                 },
                 request=request,
             ),

@@ -22,6 +22,7 @@ urlpatterns = [
     path("o/", include("authstatus.contrib.oauth2_provider.provider_urls")),
     path("api/public/", views.PublicView.as_view()),
     path("api/profile/", views.ProfileView.as_view()),
+    path("api/account/", views.AccountView.as_view()),
     path("api/notes/", views.NotesView.as_view()),
     path("api/staff/", views.StaffView.as_view()),
     path("api/closed/", views.ClosedView.as_view()),

@@ -502,3 +502,31 @@ def test_client_credentials_tokens_beside_user_mapping(client, issuer, client_to
     assert response.status_code == status
     if status == 200:
         assert response.json() == {"user": ""}
+
+
+# --- step-up (RFC 9470): auth_time and acr come from the token's claims ----------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("claims", "status"),
+    [
+        ({"auth_time": "fresh"}, 204),
+        ({"auth_time": "stale"}, 401),
+        ({}, 401),  # no auth_time: step-up never passes on a guess
+        ({"auth_time": True}, 401),  # not a number
+    ],
+    ids=["fresh", "too old", "unknown", "not a number"],
+)
+def test_a_jwt_meets_max_age_with_its_auth_time_claim(client, jwt_settings, claims, status):
+    """DELETE /api/account/ needs an authentication at most 300 s old (the demo's policy)."""
+    now = int(NOW())
+    values = {"fresh": now - 10, "stale": now - 3600}
+    claims = {k: values.get(v, v) if isinstance(v, str) else v for k, v in claims.items()}
+    token = jwt_settings.token(claims=claims)
+    response = client.delete("/api/account/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == status
+    if status == 401:
+        (challenge,) = [c for c in challenges(response) if c.scheme == "Bearer"]
+        assert challenge.param("error") == "insufficient_user_authentication"
+        assert challenge.param("max_age") == "300"

@@ -144,6 +144,9 @@ def _summary(advice: Advice) -> str:
         value = getattr(advice, name)
         if value:
             parts.append(f"{name}={value}")
+    if advice.step_up is not None:
+        acr = " ".join(advice.step_up.acr_values) or "-"
+        parts.append(f"step_up(max_age={advice.step_up.max_age}, acr_values={acr})")
     return ", ".join(parts)
 
 

@@ -21,10 +21,17 @@ The rules, in the order they apply:
 5. No credentials on a resource that needs them: ``401`` with one challenge per accepted
    scheme and no ``error`` parameter (RFC 6750 §3: "the resource server SHOULD NOT include an
    error code or other error information" when the request lacks authentication).
-6. Valid credentials lacking a group, permission or requirement: ``403`` with no challenge;
-   lacking only OAuth scope: ``403`` with ``Bearer error="insufficient_scope", scope="…"``
-   (RFC 6750 §3.1), because a token with more scope would help.
-7. Otherwise the request is allowed.
+6. Valid credentials lacking a group, permission or requirement: ``403`` with no challenge.
+7. Valid credentials whose user authentication is too old (``max_age``) or of another class
+   (``acr_values``): ``401`` — a new authentication helps — with, when the client used Bearer,
+   ``Bearer error="insufficient_user_authentication"`` and ``max_age`` / ``acr_values``
+   (RFC 9470 §3); every other accepted scheme is challenged without an error. Credentials
+   whose authentication time is unknown fail a ``max_age`` policy, and credentials of no
+   known class fail an ``acr_values`` one: step-up never passes on a guess.
+8. Valid credentials lacking only OAuth scope: ``403`` with
+   ``Bearer error="insufficient_scope", scope="…"`` (RFC 6750 §3.1), because a token with
+   more scope would help.
+9. Otherwise the request is allowed.
 
 A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
 be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
@@ -54,7 +61,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from authstatus.core.challenges import Challenge, sanitize_nqschar
@@ -65,6 +72,7 @@ __all__ = [
     "CLIENT_CREDENTIALS_GRANT",
     "CLIENT_FLOWS",
     "FLOWS",
+    "INSUFFICIENT_USER_AUTHENTICATION",
     "OAUTH2",
     "PARAMETER_ORDER",
     "Access",
@@ -88,7 +96,16 @@ OAUTH2 = "OAuth2"
 """The flow challenge's scheme (IETF OAuth WG list proposal, not registered): it names the
 OAuth 2.0 flows, and their endpoints, that would fix the refusal."""
 
-PARAMETER_ORDER = ("realm", "scope", "error", "error_description", "error_uri", "flows")
+PARAMETER_ORDER = (
+    "realm",
+    "scope",
+    "error",
+    "error_description",
+    "error_uri",
+    "max_age",
+    "acr_values",
+    "flows",
+)
 """The canonical order of challenge parameters, defined here only.
 
 Order carries no meaning (RFC 9110 §11.2); a stable one keeps headers easy to read and to
@@ -173,6 +190,7 @@ class Outcome(enum.StrEnum):
     CLOSED = "closed"
     FORBIDDEN = "forbidden"
     INSUFFICIENT_SCOPE = "insufficient-scope"
+    INSUFFICIENT_USER_AUTHENTICATION = "insufficient-user-authentication"
     NOT_FOUND = "not-found"
     UNAVAILABLE = "verification-unavailable"
 
@@ -187,7 +205,8 @@ class Resolution(enum.StrEnum):
     AUTHENTICATE = "authenticate"
     """Log in or send credentials with one of the challenged schemes."""
     REAUTHENTICATE = "reauthenticate"
-    """The credentials sent are invalid: log in again."""
+    """The credentials sent are invalid, or their authentication is too old or of another
+    class (RFC 9470): log in again."""
     REFRESH_TOKEN = "refresh_token"
     """The access token expired: refresh it (or log in again)."""
     CLIENT_CREDENTIALS = "client_credentials"
@@ -256,6 +275,12 @@ class Credentials:
     explanation of a failure; it never contains the credentials themselves. ``grant_type`` is
     the RFC 6749 grant that issued a token, when the authenticator knows it (a token it found,
     valid or not): ``client_credentials`` changes what a refusal tells the client to do.
+
+    ``auth_time`` is when the user last actively authenticated for these credentials, in
+    seconds since the epoch (the OpenID Connect ``auth_time`` claim; the login of a session,
+    the grant of a token), ``None`` when unknown. ``acr`` is the authentication context class
+    reference it was made with (the ``acr`` claim), ``None`` when unknown. RFC 9470 step-up
+    policies compare them with ``max_age`` and ``acr_values``.
     """
 
     state: CredentialState
@@ -265,6 +290,8 @@ class Credentials:
     description: str = ""
     retry_after: int | None = None
     grant_type: str | None = None
+    auth_time: float | None = None
+    acr: str | None = None
 
     @property
     def client_credentials(self) -> bool:
@@ -292,13 +319,21 @@ class Credentials:
 
     @classmethod
     def valid(
-        cls, scheme: str, scopes: Iterable[str] | None = None, grant_type: str | None = None
+        cls,
+        scheme: str,
+        scopes: Iterable[str] | None = None,
+        grant_type: str | None = None,
+        *,
+        auth_time: float | None = None,
+        acr: str | None = None,
     ) -> Credentials:
         return cls(
             CredentialState.VALID,
             scheme,
             scopes=None if scopes is None else frozenset(scopes),
             grant_type=grant_type,
+            auth_time=auth_time,
+            acr=acr or None,
         )
 
     @classmethod
@@ -330,7 +365,12 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What a resource demands. ``source`` and ``name`` only explain where it came from."""
+    """What a resource demands. ``source`` and ``name`` only explain where it came from.
+
+    ``max_age`` is the most seconds allowed since the user last authenticated, ``None`` for
+    no limit; ``acr_values`` the authentication context classes of which the credentials'
+    ``acr`` must be one, in order of preference, ``()`` for any (RFC 9470 §3).
+    """
 
     access: Access = Access.AUTHENTICATED
     conceal: bool = False
@@ -340,6 +380,13 @@ class Policy:
     requirements: tuple[str, ...] = ()
     source: str = "default"
     name: str = ""
+    max_age: int | None = None
+    acr_values: tuple[str, ...] = ()
+
+    @property
+    def requires_step_up(self) -> bool:
+        """Whether the policy asks how recently, or how, the user authenticated."""
+        return self.max_age is not None or bool(self.acr_values)
 
     @property
     def has_principal_requirements(self) -> bool:
@@ -352,7 +399,13 @@ _ACCESS_ORDER = (Access.ANONYMOUS, Access.AUTHENTICATED, Access.NOBODY)
 
 def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
     """One policy at least as strict as each of ``policies``: the most closed access, and
-    concealment, scopes, groups, permissions and requirements of all of them together.
+    concealment, scopes, groups, permissions and requirements of all of them together; the
+    smallest ``max_age``.
+
+    ``acr_values`` is an any-of list and credentials carry one ``acr``: only a class every
+    policy accepts satisfies them all, so the strictest list is the intersection (in the
+    first policy's order of preference) of the non-empty lists. When no class is common to
+    all, nothing can satisfy them and the result is closed to everyone.
 
     What a route no policy names inherits from its siblings (:mod:`authstatus.resources`):
     whatever any sibling demands, it demands too.
@@ -361,6 +414,13 @@ def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
     if not items:
         raise ValueError("strictest() needs at least one policy")
     access = max((p.access for p in items), key=_ACCESS_ORDER.index)
+    ages = [p.max_age for p in items if p.max_age is not None]
+    acr_lists = [p.acr_values for p in items if p.acr_values]
+    acr_values: tuple[str, ...] = ()
+    if acr_lists:
+        acr_values = tuple(v for v in acr_lists[0] if all(v in other for other in acr_lists))
+        if not acr_values:
+            access = Access.NOBODY
     return Policy(
         access=access,
         conceal=any(p.conceal for p in items),
@@ -370,6 +430,8 @@ def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
         requirements=tuple(dict.fromkeys(r for p in items for r in p.requirements)),
         source=source,
         name=name,
+        max_age=min(ages) if ages else None,
+        acr_values=acr_values,
     )
 
 
@@ -426,6 +488,8 @@ _DESCRIPTIONS = {
     Outcome.CLOSED: "This resource is not available to anyone.",
     Outcome.FORBIDDEN: "You do not have permission to perform this action.",
     Outcome.INSUFFICIENT_SCOPE: "The access token does not carry the scope this request needs.",
+    Outcome.INSUFFICIENT_USER_AUTHENTICATION: "A more recent or stronger authentication is "
+    "required: confirm who you are.",
     Outcome.NOT_FOUND: "Not found.",
     Outcome.UNAVAILABLE: "The access token cannot be checked now. Try again later.",
 }
@@ -438,6 +502,7 @@ def decide(
     challenges: Sequence[Challenge],
     *,
     audience: bool = False,
+    now: float | None = None,
 ) -> Decision:
     """Decide the answer to one request (see the module docstring for the rules).
 
@@ -447,17 +512,19 @@ def decide(
     parameters in :data:`PARAMETER_ORDER`, and never invents a scheme the resource does not
     accept. ``principal`` is required when the credentials are valid. ``audience`` says the
     requester may know the resource exists (see the module docstring): a refusal among
-    :data:`AUDIENCE_OUTCOMES` is then not concealed.
+    :data:`AUDIENCE_OUTCOMES` is then not concealed. ``now`` is the current time in seconds
+    since the epoch, against which ``max_age`` is measured: the adapter reads the clock, so
+    the decision stays a pure function; a ``max_age`` policy on valid credentials needs it.
 
     Concealment is applied as soon as the table says "refuse", before any challenge is
     built: a concealed refusal does no more work than a missing resource's 404 (the base
     challenges, often lazy, are never read), and a challenge that cannot be built cannot
     fail it.
     """
-    refusal = _refusal(credentials, policy, principal)
+    refusal = _refusal(credentials, policy, principal, now)
     if refusal is None:
         return _allow(policy)
-    outcome, status, resolution, error = refusal
+    outcome, status, resolution, error, credentials = refusal
     if policy.conceal and not (audience and outcome in AUDIENCE_OUTCOMES):
         return _concealed(policy)
     built = (
@@ -468,39 +535,64 @@ def decide(
     return _deny(policy, outcome, status, resolution, built, credentials, audience=audience)
 
 
-_Refusal = tuple[Outcome, int, Resolution, str | None]
-"""outcome, status, resolution, and the RFC 6750 §3.1 error code its challenges carry."""
+_Refusal = tuple[Outcome, int, Resolution, str | None, Credentials]
+"""outcome, status, resolution, the RFC 6750 §3.1 error code its challenges carry, and the
+credentials as the refusal describes them."""
 
 _WITHOUT_CHALLENGES = frozenset({Outcome.CLOSED, Outcome.FORBIDDEN, Outcome.UNAVAILABLE})
 """Refusals authentication cannot fix now: no challenge (RFC 9110 §15.5.4, §15.6.4)."""
 
 
 def _refusal(
-    credentials: Credentials, policy: Policy, principal: Principal | None
+    credentials: Credentials, policy: Policy, principal: Principal | None, now: float | None
 ) -> _Refusal | None:
     """The refusal the table gives (the rules of the module docstring), ``None`` if allowed."""
     if credentials.state is CredentialState.MALFORMED:
         # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
-        return Outcome.INVALID_REQUEST, 400, Resolution.FIX_REQUEST, "invalid_request"
+        return Outcome.INVALID_REQUEST, 400, Resolution.FIX_REQUEST, "invalid_request", credentials
     if credentials.state is CredentialState.INVALID:
-        return Outcome.INVALID_CREDENTIALS, 401, _invalid_resolution(credentials), "invalid_token"
+        return (
+            Outcome.INVALID_CREDENTIALS,
+            401,
+            _invalid_resolution(credentials),
+            "invalid_token",
+            credentials,
+        )
     if credentials.state is CredentialState.UNVERIFIABLE:
         # Neither valid nor invalid: a 401 would tell a valid client its token is bad.
-        return Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, None
+        return Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, None, credentials
     if policy.access is Access.NOBODY:
-        return Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, None
+        return Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, None, credentials
     if credentials.state is CredentialState.ABSENT:
         if policy.access is Access.ANONYMOUS:
             return None
-        return Outcome.AUTHENTICATION_REQUIRED, 401, Resolution.AUTHENTICATE, None
+        return Outcome.AUTHENTICATION_REQUIRED, 401, Resolution.AUTHENTICATE, None, credentials
     if policy.access is Access.ANONYMOUS:
         return None
     if principal is None:
         raise ValueError("valid credentials need a principal")
     if not _principal_qualifies(policy, principal):
-        return Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, None
+        return Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, None, credentials
+    if policy.requires_step_up:
+        reason = _step_up_reason(policy, credentials, now)
+        if reason:
+            # RFC 9470 §3: 401, the error on the Bearer challenge the client used.
+            stale = replace(credentials, description=reason)
+            return (
+                Outcome.INSUFFICIENT_USER_AUTHENTICATION,
+                401,
+                Resolution.REAUTHENTICATE,
+                INSUFFICIENT_USER_AUTHENTICATION,
+                stale,
+            )
     if _missing_scopes(policy, credentials):
-        return Outcome.INSUFFICIENT_SCOPE, 403, Resolution.REQUEST_SCOPE, "insufficient_scope"
+        return (
+            Outcome.INSUFFICIENT_SCOPE,
+            403,
+            Resolution.REQUEST_SCOPE,
+            "insufficient_scope",
+            credentials,
+        )
     return None
 
 
@@ -519,6 +611,33 @@ def _principal_qualifies(policy: Policy, principal: Principal) -> bool:
     if policy.required_permissions and not principal.has_permissions(policy.required_permissions):
         return False
     return not (policy.requirements and not principal.satisfies(policy.requirements))
+
+
+INSUFFICIENT_USER_AUTHENTICATION = "insufficient_user_authentication"
+"""The RFC 9470 §3 error code."""
+
+
+def _step_up_reason(policy: Policy, credentials: Credentials, now: float | None) -> str:
+    """Why the credentials' authentication does not meet the policy (RFC 9470), or ``""``.
+
+    An unknown authentication time fails ``max_age`` and an unknown class fails
+    ``acr_values``: step-up must never pass on what is not known.
+    """
+    if policy.max_age is not None:
+        if now is None:
+            raise ValueError("a max_age policy needs the current time: decide(..., now=)")
+        if credentials.auth_time is None:
+            return "The time of your last authentication is not known: authenticate again."
+        if now - credentials.auth_time > policy.max_age:
+            return (
+                f"Your last authentication is too old: at most {policy.max_age} seconds "
+                "are allowed. Authenticate again."
+            )
+    if policy.acr_values and credentials.acr not in policy.acr_values:
+        return (
+            "This request needs a stronger authentication: " + " or ".join(policy.acr_values) + "."
+        )
+    return ""
 
 
 def _missing_scopes(policy: Policy, credentials: Credentials) -> frozenset[str]:
@@ -544,6 +663,8 @@ def _refusal_challenges(
     - ``OAuth2`` gets ``flows`` (:data:`FLOWS`, or :data:`CLIENT_FLOWS` for a client
       credentials token) and ``scope``; it is dropped when the
       resolution has no flows or no ``Bearer`` challenge is offered beside it.
+    - ``insufficient_user_authentication`` (RFC 9470 §3) adds ``max_age`` and ``acr_values``
+      beside the error, on the Bearer challenge the client used.
     - ``invalid_request`` (``400``) keeps only the Bearer challenge the client used, and
       ``insufficient_scope`` (``403``) only the Bearer and OAuth2 ones: neither is an
       invitation to use another scheme.
@@ -559,14 +680,12 @@ def _refusal_challenges(
             if error == "invalid_request" and not used:
                 continue
             with_error = error == "insufficient_scope" or (error is not None and used)
-            out.append(
-                _bearer(
-                    challenge,
-                    scope,
-                    error if with_error else None,
-                    credentials.description,
-                )
+            bearer = _bearer(
+                challenge, scope, error if with_error else None, credentials.description
             )
+            if with_error and error == INSUFFICIENT_USER_AUTHENTICATION:
+                bearer = _canonical(_replace(bearer, ("max_age", "acr_values"), _step_up(policy)))
+            out.append(bearer)
         elif challenge.matches_scheme(OAUTH2):
             if flows:
                 params = [("flows", " ".join(flows))]
@@ -576,6 +695,16 @@ def _refusal_challenges(
         elif error not in ("invalid_request", "insufficient_scope"):
             out.append(challenge)
     return tuple(out)
+
+
+def _step_up(policy: Policy) -> list[tuple[str, str]]:
+    """RFC 9470 §3 ``max_age`` and ``acr_values`` of ``policy``, those it sets."""
+    params = []
+    if policy.max_age is not None:
+        params.append(("max_age", str(policy.max_age)))
+    if policy.acr_values:
+        params.append(("acr_values", " ".join(policy.acr_values)))
+    return params
 
 
 def _bearer(challenge: Challenge, scope: str, error: str | None, description: str) -> Challenge:

@@ -46,6 +46,7 @@ from django.core.cache import caches
 
 from authstatus.authentication import Result
 from authstatus.core.decision import Credentials, Failure
+from authstatus.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwt import accepts_audience, is_number
 from authstatus.tokens.remote import Metadata, Unreachable, post_form
@@ -203,7 +204,13 @@ class IntrospectionBackend(TokenBackend):
             client_id=answer.get("client_id") if isinstance(answer.get("client_id"), str) else None,
             expires_at=expires_at,
         )
-        return Result(Credentials.valid(SCHEME, scope.split()), user=user, auth=auth)
+        # RFC 9470 step-up: when and how the user authenticated, as the issuer says.
+        auth_time, acr = claims_authentication(answer)
+        return Result(
+            Credentials.valid(SCHEME, scope.split(), auth_time=auth_time, acr=acr),
+            user=user,
+            auth=auth,
+        )
 
     def problems(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []

@@ -62,6 +62,7 @@ from jwcrypto.jwa import JWA
 
 from authstatus.authentication import Result
 from authstatus.core.decision import Credentials, Failure
+from authstatus.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwks import ALGORITHM_KEYS, KeySet
 from authstatus.tokens.jwks import parse as _parse_keys
@@ -313,7 +314,13 @@ class JWTBackend(TokenBackend):
             client_id=claims.get("client_id") if isinstance(claims.get("client_id"), str) else None,
             expires_at=float(claims["exp"]),
         )
-        return Result(Credentials.valid(SCHEME, scope.split()), user=user, auth=auth)
+        # RFC 9470 step-up: when and how the user authenticated, as the issuer says.
+        auth_time, acr = claims_authentication(claims)
+        return Result(
+            Credentials.valid(SCHEME, scope.split(), auth_time=auth_time, acr=acr),
+            user=user,
+            auth=auth,
+        )
 
     def reachable_keys(self) -> str | None:
         """Fetch the JWK Set now (``manage.py check --deploy``): ``None`` when it holds a key

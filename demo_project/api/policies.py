@@ -28,6 +28,14 @@ DEMO_POLICIES: list[dict[str, Any]] = [
         "description": "Vault: only the owner sees an item; for others it does not exist",
     },
     {"path": "/api/", "methods": "GET", "access": "anonymous", "description": "API root"},
+    {"path": "/api/account/", "methods": "GET", "description": "Your account"},
+    # RFC 9470 step-up, GitHub's "sudo mode": deleting the account needs a recent login.
+    {
+        "path": "/api/account/",
+        "methods": "DELETE",
+        "max_age": 300,
+        "description": "Deleting the account needs an authentication at most 300 s old",
+    },
     # One row governs /api/orders/ and /api/orders.json; the list shows the requester's
     # orders only, through the detail routes' "owner" requirement and its filter.
     {

@@ -170,6 +170,22 @@ STEPS = [
         bearer(READ_TOKEN),
     ),
     Step(
+        "5d",
+        "delete the account with a token alice authenticated for a day ago",
+        '401 Bearer error="insufficient_user_authentication", max_age="300"',
+        "DELETE",
+        "/api/account/",
+        bearer(READ_WRITE_TOKEN),
+    ),
+    Step(
+        "6d",
+        "delete the account with Basic credentials (the password is checked now)",
+        "204 (the demo deletes nothing)",
+        "DELETE",
+        "/api/account/",
+        user="alice:alice",
+    ),
+    Step(
         "html",
         "anonymous browser on the members page",
         "401 HTML page linking to the login form",

@@ -56,6 +56,19 @@ class NotesView(generics.ListCreateAPIView):
         serializer.save(owner=self.request.user)
 
 
+class AccountView(APIView):
+    """The requester's account. ``DELETE`` needs a recent authentication (the policy's
+    ``max_age``); the demo answers 204 without deleting anything."""
+
+    @extend_schema(responses=ProfileSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"username": request.user.get_username(), "scheme": _scheme(request)})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request) -> Response:
+        return Response(status=204)
+
+
 class StaffView(APIView):
     @extend_schema(responses=MessageSerializer)
     def get(self, request: Request) -> Response:

@@ -177,3 +177,50 @@ def test_members_page_renders_401_body_without_auth_dialog(demo):
         assert page.url == f"{url}/members/"  # rendered, not redirected
         assert dialogs == []
         context.close()
+
+
+def test_admin_edits_step_up_fields_and_the_api_obeys(demo, tmp_path: Path):
+    """The seeded DELETE /api/account/ row shows max_age 300; an admin sets acr_values, and a
+    token authenticated now but of no known class is then told to step up with them."""
+    from django.utils import timezone
+
+    from authstatus.models import TokenAuthentication
+    from tests.factories import AccessTokenFactory
+
+    url = demo
+    row = ResourcePolicy.objects.get(path="/api/account/", methods="DELETE")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 1500})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{url}/admin/login/?next=/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "admin")
+        page.click("input[type=submit]")
+        page.wait_for_url(f"{url}/admin/")
+        page.goto(f"{url}/admin/authstatus/resourcepolicy/{row.pk}/change/")
+        assert page.input_value("#id_max_age") == "300"
+        page.fill("#id_acr_values", "mfa")
+        shot = Path(os.environ.get("AUTHSTATUS_SCREENSHOTS", str(tmp_path)))
+        shot.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot / "admin-step-up-fields.png"), full_page=True)
+        page.click("input[name=_save]")
+        page.wait_for_url(f"{url}/admin/authstatus/resourcepolicy/")
+        # Invalid input is refused on its field, not with a 500.
+        page.goto(f"{url}/admin/authstatus/resourcepolicy/{row.pk}/change/")
+        page.fill("#id_max_age", "0")
+        page.click("input[name=_save]")
+        error = page.locator(".field-max_age .errorlist").inner_text()
+        assert "at least" in error.lower(), error
+    row.refresh_from_db()
+    assert (row.max_age, row.acr_values) == (300, "mfa")
+    token = AccessTokenFactory()
+    TokenAuthentication.objects.create(access_token=token, auth_time=timezone.now())
+    request = urllib.request.Request(
+        f"{url}/api/account/", method="DELETE", headers={"Authorization": f"Bearer {token.token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request, timeout=10)
+    assert raised.value.code == 401
+    (bearer, *_) = parse_challenges(raised.value.headers["WWW-Authenticate"])
+    assert bearer.param("error") == "insufficient_user_authentication"
+    assert (bearer.param("max_age"), bearer.param("acr_values")) == ("300", "mfa")

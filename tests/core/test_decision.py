@@ -22,6 +22,7 @@ from authstatus.core.decision import (
     Resolution,
     decide,
     refuse,
+    strictest,
 )
 
 BEARER = bearer_challenge(realm="api")
@@ -73,6 +74,25 @@ EXPIRED = Credentials.invalid("Bearer", Failure.EXPIRED_TOKEN, "The access token
 UNKNOWN = Credentials.invalid("Bearer", Failure.UNKNOWN_TOKEN, "The access token is invalid.")
 BAD_PASSWORD = Credentials.invalid("Basic", Failure.BAD_CREDENTIALS, "Invalid password.")
 MALFORMED = Credentials.malformed("Bearer", "Bare Bearer.")
+# RFC 9470 step-up: the decision is measured against NOW, which the adapter would read.
+NOW = 1_800_000_000.0
+RECENT = Policy(Access.AUTHENTICATED, max_age=300)
+RECENT_WRITERS = Policy(Access.AUTHENTICATED, max_age=300, required_scopes=frozenset({"write"}))
+STAFF_RECENT = Policy(Access.AUTHENTICATED, max_age=300, required_groups=frozenset({"staff"}))
+HIDDEN_RECENT = Policy(Access.AUTHENTICATED, conceal=True, max_age=300)
+STRONG = Policy(Access.AUTHENTICATED, acr_values=("mfa", "hwk"))
+RECENT_STRONG = Policy(Access.AUTHENTICATED, max_age=300, acr_values=("mfa",))
+TOKEN_FRESH = Credentials.valid("Bearer", ["read", "write"], auth_time=NOW - 10)
+TOKEN_STALE = Credentials.valid("Bearer", ["read", "write"], auth_time=NOW - 301)
+TOKEN_STALE_READ = Credentials.valid("Bearer", ["read"], auth_time=NOW - 301)
+TOKEN_MFA = Credentials.valid("Bearer", ["read"], auth_time=NOW - 10, acr="mfa")
+SESSION_FRESH = Credentials.valid("Cookie", auth_time=NOW - 300)
+SESSION_STALE = Credentials.valid("Cookie", auth_time=NOW - 3600)
+TOO_OLD = (
+    "Your last authentication is too old: at most 300 seconds are allowed. Authenticate again."
+)
+UNKNOWN_TIME = "The time of your last authentication is not known: authenticate again."
+WEAK = "This request needs a stronger authentication: mfa or hwk."
 USER = FakePrincipal()
 STAFFER = FakePrincipal(groups=frozenset({"staff"}))
 OWNER = FakePrincipal(requirements=frozenset({"owner"}))
@@ -85,6 +105,18 @@ def bearer_error(error: str, description: str | None = None, scope: str | None =
     params.append(("error", error))
     if description:
         params.append(("error_description", description))
+    return Challenge("Bearer", tuple(params))
+
+
+def step_up(
+    description: str, max_age: str | None = None, acr: str | None = None, scope: str | None = None
+) -> Challenge:
+    """The RFC 9470 §3 Bearer challenge, parameters in PARAMETER_ORDER."""
+    params = [*bearer_error("insufficient_user_authentication", description, scope).params]
+    if max_age:
+        params.append(("max_age", max_age))
+    if acr:
+        params.append(("acr_values", acr))
     return Challenge("Bearer", tuple(params))
 
 
@@ -136,6 +168,40 @@ ROWS = [
     ("400 on an anonymous-allowed route", MALFORMED, ANYONE, None, 400,
      Outcome.INVALID_REQUEST, Resolution.FIX_REQUEST,
      (bearer_error("invalid_request", "Bare Bearer."),)),
+    # RFC 9470 step-up: after the principal's requirements (403), before the scopes (403)
+    ("5c token authenticated too long ago", TOKEN_STALE, RECENT, USER, 401,
+     Outcome.INSUFFICIENT_USER_AUTHENTICATION, Resolution.REAUTHENTICATE,
+     (step_up(TOO_OLD, max_age="300"), COOKIE, BASIC)),
+    ("5c token of unknown authentication time fails max_age",
+     Credentials.valid("Bearer", ["read"]), RECENT, USER, 401,
+     Outcome.INSUFFICIENT_USER_AUTHENTICATION, Resolution.REAUTHENTICATE,
+     (step_up(UNKNOWN_TIME, max_age="300"), COOKIE, BASIC)),
+    ("5c stale session: no error on any scheme (only Bearer defines one)", SESSION_STALE,
+     RECENT, USER, 401, Outcome.INSUFFICIENT_USER_AUTHENTICATION, Resolution.REAUTHENTICATE,
+     ACCEPTED),
+    ("5c stale and lacking scope: the challenge names the scope too", TOKEN_STALE_READ,
+     RECENT_WRITERS, USER, 401, Outcome.INSUFFICIENT_USER_AUTHENTICATION,
+     Resolution.REAUTHENTICATE, (step_up(TOO_OLD, max_age="300", scope="write"), COOKIE, BASIC)),
+    ("5c wrong authentication class", TOKEN_FRESH, STRONG, USER, 401,
+     Outcome.INSUFFICIENT_USER_AUTHENTICATION, Resolution.REAUTHENTICATE,
+     (step_up(WEAK, acr="mfa hwk"), COOKIE, BASIC)),
+    ("5c too old and of the right class: max_age and acr_values", TOKEN_STALE,
+     RECENT_STRONG, USER, 401, Outcome.INSUFFICIENT_USER_AUTHENTICATION,
+     Resolution.REAUTHENTICATE, (step_up(TOO_OLD, max_age="300", acr="mfa"), COOKIE, BASIC)),
+    ("5a stale, not in group: a new login would not help", TOKEN_STALE, STAFF_RECENT, USER,
+     403, Outcome.FORBIDDEN, Resolution.NOT_PERMITTED, ()),
+    ("5b fresh but lacking scope", TOKEN_MFA, RECENT_WRITERS, USER, 403,
+     Outcome.INSUFFICIENT_SCOPE, Resolution.REQUEST_SCOPE,
+     (bearer_error("insufficient_scope", scope="write"),)),
+    ("6 fresh token", TOKEN_FRESH, RECENT, USER, 200, Outcome.ALLOWED, Resolution.NONE, ()),
+    ("6 session exactly max_age old", SESSION_FRESH, RECENT, USER, 200, Outcome.ALLOWED,
+     Resolution.NONE, ()),
+    ("6 fresh token of an accepted class", TOKEN_MFA, RECENT_STRONG, USER, 200,
+     Outcome.ALLOWED, Resolution.NONE, ()),
+    ("404 concealed, stale token: concealment wins", TOKEN_STALE, HIDDEN_RECENT, USER, 404,
+     Outcome.NOT_FOUND, Resolution.NOT_FOUND, ()),
+    ("404 concealed, stale token, even to the audience", TOKEN_STALE, HIDDEN_RECENT, USER,
+     404, Outcome.NOT_FOUND, Resolution.NOT_FOUND, (), True),
     # concealed: 404 for everyone but the audience (the owner of an existing object), who is
     # told the refusals of AUDIENCE_OUTCOMES precisely; the last column is `audience`
     ("404 concealed, lacking scope, not the audience", TOKEN_READ, HIDDEN_WRITERS, OWNER, 404,
@@ -168,7 +234,7 @@ ROWS = [
 def test_decision_table(
     credentials, policy, principal, status, outcome, resolution, challenges, audience
 ):
-    decision = decide(credentials, policy, principal, ACCEPTED, audience=audience)
+    decision = decide(credentials, policy, principal, ACCEPTED, audience=audience, now=NOW)
     assert (decision.status, decision.outcome, decision.resolution) == (
         status,
         outcome,
@@ -348,3 +414,53 @@ def test_scope_decisions(granted, required, groups_ok, conceal):
         (challenge,) = decision.challenges
         assert challenge.param("error") == "insufficient_scope"
         assert set(challenge.param("scope").split()) == required
+
+
+@given(
+    age=st.floats(min_value=-60, max_value=10_000, allow_nan=False),
+    max_age=st.integers(min_value=1, max_value=5_000),
+)
+def test_step_up_allows_exactly_within_max_age(age, max_age):
+    """RFC 9470: allowed exactly when the authentication is at most max_age seconds old."""
+    credentials = Credentials.valid("Bearer", ["read"], auth_time=NOW - age)
+    policy = Policy(Access.AUTHENTICATED, max_age=max_age)
+    decision = decide(credentials, policy, USER, ACCEPTED, now=NOW)
+    if age <= max_age:
+        assert decision.allowed
+    else:
+        assert (decision.status, decision.outcome) == (
+            401,
+            Outcome.INSUFFICIENT_USER_AUTHENTICATION,
+        )
+        assert decision.challenges[0].param("max_age") == str(max_age)
+
+
+def test_a_max_age_policy_needs_the_current_time():
+    with pytest.raises(ValueError, match="now="):
+        decide(TOKEN_FRESH, RECENT, USER, ACCEPTED)
+
+
+def test_step_up_is_not_told_to_the_audience():
+    assert Outcome.INSUFFICIENT_USER_AUTHENTICATION not in AUDIENCE_OUTCOMES
+
+
+def test_strictest_takes_the_smallest_max_age_and_the_common_acr_values():
+    combined = strictest(
+        [
+            Policy(Access.AUTHENTICATED, max_age=600, acr_values=("mfa", "hwk", "pwd")),
+            Policy(Access.AUTHENTICATED, max_age=300, acr_values=("hwk", "mfa")),
+            Policy(Access.AUTHENTICATED),
+        ],
+        source="test",
+        name="siblings",
+    )
+    assert (combined.access, combined.max_age, combined.acr_values) == (
+        Access.AUTHENTICATED,
+        300,
+        ("mfa", "hwk"),
+    )
+    disjoint = strictest(
+        [Policy(acr_values=("mfa",)), Policy(acr_values=("hwk",))], source="t", name="n"
+    )
+    assert disjoint.access is Access.NOBODY  # no single class satisfies both
+    assert strictest([MEMBERS], source="t", name="n").max_age is None

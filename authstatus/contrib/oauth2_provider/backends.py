@@ -11,6 +11,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from authstatus.authentication import Result
 from authstatus.contrib.oauth2_provider import tokencache, tokenloader
+from authstatus.contrib.oauth2_provider.authtime import token_authentication
 from authstatus.core.decision import CLIENT_CREDENTIALS_GRANT, Credentials, Failure
 from authstatus.tokens import SCHEME, TokenBackend, invalid
 
@@ -76,8 +77,9 @@ class DatabaseBackend(TokenBackend):
             tokencache.store(checksum, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
+        auth_time, acr = token_authentication(access_token)
         return Result(
-            Credentials.valid(SCHEME, scopes, grant),
+            Credentials.valid(SCHEME, scopes, grant, auth_time=auth_time, acr=acr),
             user=principal,
             auth=access_token,
         )

@@ -103,6 +103,7 @@ def browsable_refusal(request: Request, decision: Decision) -> HttpResponse | No
         "problem": body,
         "authstatus_login_url": login_url(request._request, decision),
         "authstatus_advice": _advice().get(decision.resolution, ""),
+        "authstatus_step_up": decision.outcome is Outcome.INSUFFICIENT_USER_AUTHENTICATION,
     }
     # DRF's finalize_response renders with the request's accepted renderer.
     request.accepted_renderer = refusal

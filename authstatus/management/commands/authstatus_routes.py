@@ -25,6 +25,10 @@ def describe(policy: Policy | None) -> str:
         parts.append("permissions=" + ",".join(sorted(policy.required_permissions)))
     if policy.requirements:
         parts.append("requirements=" + ",".join(policy.requirements))
+    if policy.max_age is not None:
+        parts.append(f"max_age={policy.max_age}")
+    if policy.acr_values:
+        parts.append("acr_values=" + ",".join(policy.acr_values))
     return " ".join(parts)
 
 

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from authstatus.models import ResourcePolicy
+from authstatus.models import ResourcePolicy, TokenAuthentication
 from demo_project.api.models import Order, VaultItem
 from demo_project.api.policies import DEMO_POLICIES
 from demo_project.api.tour import EXPIRED_TOKEN, READ_TOKEN, READ_WRITE_TOKEN
@@ -54,8 +54,12 @@ class Command(BaseCommand):
             (EXPIRED_TOKEN, "read", earlier),
         ):
             AccessToken.objects.filter(token=token).delete()
-            AccessToken.objects.create(
+            issued = AccessToken.objects.create(
                 user=alice, application=application, token=token, scope=scope, expires=expires
+            )
+            # RFC 9470: alice authenticated for these tokens a day ago (the tour's step-up row).
+            TokenAuthentication.objects.create(
+                access_token=issued, auth_time=timezone.now() - timedelta(days=1)
             )
 
         for spec in DEMO_POLICIES:
@@ -69,6 +73,8 @@ class Command(BaseCommand):
                     "required_groups": spec.get("required_groups", []),
                     "required_permissions": [],
                     "requirements": spec.get("requirements", []),
+                    "max_age": spec.get("max_age"),
+                    "acr_values": spec.get("acr_values", ""),
                     "enabled": True,
                     "priority": 0,
                     "description": spec["description"],
