@@ -32,6 +32,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # DEBUG is off, so runserver serves no static files; WhiteNoise serves the admin's and
+    # the browsable API's from STATIC_ROOT (`make demo` runs collectstatic), before any
+    # access control: static files are public.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Django's CommonMiddleware, except that APPEND_SLASH never redirects to a concealed
     # resource (which would tell it from a missing one).
@@ -90,6 +94,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("DEMO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/members/"
