@@ -105,6 +105,29 @@ def probe(project: Path, package: str) -> None:
     print(f"  parsed challenges: {schemes}")
     if schemes != EXPECTED_SCHEMES:
         sys.exit(f"expected challenges {EXPECTED_SCHEMES}, got {schemes}")
+    # The Cookie challenge's form-action must be a page the project has (the issue: it named
+    # a login URL a new project did not have).
+    cookie = next(c for c in parse_challenges(lines) if c.scheme == "Cookie")
+    form_action = dict(cookie.params)["form-action"]
+    resolved = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            f"from django.urls import resolve; print(resolve({form_action!r}).view_name)",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if resolved.returncode != 0:
+        sys.exit(f"form-action {form_action} resolves to no view:\n{resolved.stderr}")
+    print(
+        f"  Cookie form-action {form_action} -> view {resolved.stdout.strip().splitlines()[-1]!r}"
+    )
     problem = json.loads(body)
     print(f"  body: type={problem.get('type')} status={problem.get('status')}")
     if problem.get("status") != 401 or not problem.get("type"):
