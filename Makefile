@@ -118,7 +118,7 @@ demo: ## Migrate + seed the demo db, collect static files, print a curl tour, se
 docs: setup ## Build the documentation site into site/ (mkdocs --strict)
 	$(VENV)/bin/mkdocs build --strict
 
-docs-serve: setup ## Serve the documentation with live reload on DOCS_ADDR
+docs-serve: setup ## Serve the docs with live reload on http://DOCS_ADDR/en/latest/
 	$(VENV)/bin/mkdocs serve --strict -a $(DOCS_ADDR)
 
 clean: ## Remove venvs, caches, build output and the demo database
