@@ -5,21 +5,29 @@
 #   PYTHON       interpreter that creates the venv         (default python3)
 #   DJANGO_SPEC  pip requirement installed after the project, e.g.
 #                'Django>=6.0,<6.1' (default: none, pip's choice)
+#   DRF_SPEC, DOT_SPEC  the same for djangorestframework and django-oauth-toolkit, e.g.
+#                'djangorestframework==3.15.2' (the oldest-supported CI stage)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS='-k policy -x'
 #   PYTEST_MARKERS  pytest -m expression (default 'not browser and not openapi and not
 #                faults': the real-browser tests need Chromium and run in `.ci/run browser`,
 #                schemathesis runs in `.ci/run openapi`, the fault tests need Redis,
 #                PostgreSQL and gunicorn and run in `.ci/run faults`; PYTEST_MARKERS= runs all)
 #   DEMO_ADDR    address for `make demo`'s runserver       (default 127.0.0.1:8000)
+#   DEMO_VENV    virtualenv of `make demo` (default $(VENV)): only the `demo` extra
+#   DOCS_ADDR    address for `make docs-serve`              (default 127.0.0.1:8001)
 #   FUZZ_EXAMPLES  examples per fuzz target for `make fuzz`  (default 100000)
 #   BENCH_ARGS   options for `python -m benchmarks`, e.g. '--no-throughput --rounds 5'
 
 VENV ?= .venv
 PYTHON ?= python3
 DJANGO_SPEC ?=
+DRF_SPEC ?=
+DOT_SPEC ?=
 PYTEST_ARGS ?=
 PYTEST_MARKERS ?= not browser and not openapi and not faults
 DEMO_ADDR ?= 127.0.0.1:8000
+DEMO_VENV ?= $(VENV)
+DOCS_ADDR ?= 127.0.0.1:8001
 BENCH_ARGS ?=
 # apt-get for `make bench` runs through sudo unless we are root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -30,13 +38,14 @@ STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
 
-# The stamp records the DJANGO_SPEC it was installed with: a different spec
-# forces a reinstall, as does a newer pyproject.toml.
-ifneq ($(strip $(shell cat $(STAMP) 2>/dev/null)),$(strip $(DJANGO_SPEC)))
+# The stamp records the pins it was installed with: different pins force a
+# reinstall, as does a newer pyproject.toml.
+PINS := $(strip $(DJANGO_SPEC) $(DRF_SPEC) $(DOT_SPEC))
+ifneq ($(strip $(shell cat $(STAMP) 2>/dev/null)),$(PINS))
 STAMP_FORCE := FORCE
 endif
 
-.PHONY: help setup lint format typecheck migrations-check pytest test fuzz bench bench-concealment demo clean FORCE
+.PHONY: help setup lint format typecheck migrations-check pytest test fuzz bench bench-concealment demo docs docs-serve clean FORCE
 
 help: ## Show this help
 	@echo "Usage: make TARGET [VENV=.venv] [PYTHON=python3] [DJANGO_SPEC=...] [PYTEST_ARGS=...]"
@@ -46,12 +55,9 @@ help: ## Show this help
 
 $(STAMP): pyproject.toml $(STAMP_FORCE)
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -e '.[dev]'
-ifneq ($(strip $(DJANGO_SPEC)),)
-	$(PIP) install "$(DJANGO_SPEC)"
-endif
+	$(PIP) install -e '.[dev]' $(foreach p,$(PINS),'$(p)')
 	@$(VPY) -c 'import sys, django; print("venv $(VENV): Python %s, Django %s" % (sys.version.split()[0], django.__version__))'
-	@echo '$(DJANGO_SPEC)' > $@
+	@echo '$(PINS)' > $@
 
 setup: $(STAMP) ## Create/refresh the venv (only when pyproject.toml or DJANGO_SPEC changed)
 
@@ -98,16 +104,30 @@ bench: setup ## Run the benchmarks, rewrite docs/performance.md (BENCH_ARGS=--he
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(VPY) -m benchmarks $(BENCH_ARGS)
 
-demo: setup ## Migrate + seed the demo db, print a curl tour, run the dev server
-	$(VPY) manage.py migrate --noinput
-	$(VPY) manage.py seed_demo
-	$(VPY) manage.py demo_tour
-	$(VPY) manage.py runserver $(DEMO_ADDR)
+# The demo needs only the `demo` extra; a venv made by `make setup` has it already (dev
+# includes demo). DEBUG is off, so runserver serves no static files: WhiteNoise serves what
+# collectstatic gathers into demo_project/staticfiles/.
+demo: ## Migrate + seed the demo db, collect static files, print a curl tour, serve DEMO_ADDR
+	@$(DEMO_VENV)/bin/python -c 'import authstatus, whitenoise' 2>/dev/null || { \
+		[ -x $(DEMO_VENV)/bin/python ] || $(PYTHON) -m venv $(DEMO_VENV); \
+		$(DEMO_VENV)/bin/pip --disable-pip-version-check -q install -e '.[demo]'; }
+	$(DEMO_VENV)/bin/python manage.py migrate --noinput
+	$(DEMO_VENV)/bin/python manage.py seed_demo
+	$(DEMO_VENV)/bin/python manage.py collectstatic --noinput -v 0
+	$(DEMO_VENV)/bin/python manage.py demo_tour --base http://$(DEMO_ADDR)
+	$(DEMO_VENV)/bin/python manage.py runserver $(DEMO_ADDR)
+
+docs: setup ## Build the documentation site into site/ (mkdocs --strict)
+	$(VENV)/bin/mkdocs build --strict
+
+docs-serve: setup ## Serve the docs with live reload on http://DOCS_ADDR/en/latest/
+	$(VENV)/bin/mkdocs serve --strict -a $(DOCS_ADDR)
 
 clean: ## Remove venvs, caches, build output and the demo database
 	rm -rf .venv .venv-* $(VENV)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -path './.git' -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	rm -rf site demo_project/staticfiles
 	rm -f demo_project/db.sqlite3
 
 FORCE:

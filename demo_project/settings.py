@@ -37,8 +37,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # django-cors-headers first: it answers CORS preflights itself (they carry no credentials,
-    # so no policy applies) and adds the CORS headers to every response, refusals included.
+    # DEBUG is off, so runserver serves no static files; WhiteNoise serves the admin's and
+    # the browsable API's from STATIC_ROOT (`make demo` runs collectstatic), before any
+    # access control: static files are public.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # django-cors-headers before the rest: it answers CORS preflights itself (they carry no
+    # credentials, so no policy applies) and adds the CORS headers to every response,
+    # refusals included.
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Django's CommonMiddleware, except that APPEND_SLASH never redirects to a concealed
@@ -98,6 +103,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+STATIC_ROOT = os.environ.get("DEMO_STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/members/"

@@ -16,6 +16,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework.authtoken", "tests.testapp"]
 CORS_URLS_REGEX = r"^/t/|" + CORS_URLS_REGEX
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 DEBUG = False
+# WhiteNoise (demo settings) serves straight from the apps' static dirs: the tests need no
+# collectstatic run (and an empty STATIC_ROOT, so it warns of no missing directory).
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = tempfile.mkdtemp(prefix="authstatus-test-static-")
 
 # The demo's API policies from settings, so tests need no seeded rows (see
 # tests/test_demo_database_policies.py for the seeded-rows variant).
