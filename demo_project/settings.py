@@ -128,6 +128,9 @@ SPECTACULAR_SETTINGS = {
     "policies in force when the schema was generated.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema view is decided by the policies too (a baseline policy opens it to anyone),
+    # not by drf-spectacular's default AllowAny.
+    "SERVE_PERMISSIONS": ["authstatus.contrib.rest_framework.PolicyPermission"],
 }
 
 OAUTH2_PROVIDER = {
