@@ -77,10 +77,12 @@ class Resolved:
     """For an inherited policy: the named sibling routes and methods it comes from."""
 
 
-def request_policy(request: HttpRequest, view: Any = None) -> Policy:
-    """:func:`policy_for` the request's method, path, resolver match and URLconf."""
+def request_policy(request: HttpRequest, view: Any = None, method: str | None = None) -> Policy:
+    """:func:`policy_for` the request's path, resolver match and URLconf, and ``method`` —
+    by default the request's (DRF passes its own ``request.method``, which
+    ``clone_request()`` changes for the ``OPTIONS`` metadata)."""
     return policy_for(
-        request.method or "GET",
+        method or request.method or "GET",
         request.path_info,
         getattr(request, "resolver_match", None),
         view,

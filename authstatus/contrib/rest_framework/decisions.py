@@ -16,7 +16,7 @@ from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentic
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
 from authstatus.enforcement import evaluate, notify
-from authstatus.resources import policy_for
+from authstatus.resources import request_policy
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -43,19 +43,12 @@ def is_object_route(view: Any) -> bool:
 
 
 def view_policy_in_force(request: Request, view: APIView) -> Policy:
-    """The policy in force for a DRF request (:func:`authstatus.resources.policy_for`).
+    """The policy in force for a DRF request (:func:`authstatus.resources.request_policy`).
 
     ``request.method`` is DRF's: the method DRF decides for, which ``clone_request`` changes
     when the ``OPTIONS`` metadata asks what each method would be allowed.
     """
-    django_request = request._request
-    return policy_for(
-        request.method or "GET",
-        django_request.path_info,
-        getattr(django_request, "resolver_match", None),
-        view,
-        urlconf=getattr(django_request, "urlconf", None),
-    )
+    return request_policy(request._request, view, method=request.method)
 
 
 def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:
