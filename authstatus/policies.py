@@ -599,6 +599,9 @@ class PolicyRegistry:
     def _reload(self) -> None:
         target = self._seen
         self._reload_wanted = False
+        # The poller may read the version while this load runs: it must see the version
+        # being loaded, or it asks for the same load again.
+        self._version = target
         try:
             self._load(target)
         except Exception:
