@@ -105,10 +105,11 @@ def policy_for(
     if match is None:
         action = getattr(view, "action", None)
         return policies.resolve(method, path_info, view_policy(view, method, action))
-    rule = policies.registry.match(method, canonical_path(path_info, match, urlconf))
+    matcher = policies.registry.matcher()  # once: the unnamed path needs it too
+    rule = matcher.match(method, canonical_path(path_info, match, urlconf))
     if rule is not None:
         return rule.value
-    return _unnamed(urlconf, method, match.func, view, policies.registry.matcher()).policy
+    return _unnamed(urlconf, method, match.func, view, matcher).policy
 
 
 def canonical_path(path_info: str, match: ResolverMatch, urlconf: str | None = None) -> str:
@@ -132,10 +133,11 @@ def resolve_explained(
             method, path_info, view_policy(view, method, action)
         )
         return Resolved(policy, source)
-    rule = policies.registry.match(method, canonical_path(path_info, match, urlconf))
+    matcher = policies.registry.matcher()
+    rule = matcher.match(method, canonical_path(path_info, match, urlconf))
     if rule is not None:
         return Resolved(rule.value, f"{rule.value.source}: {rule.value.name}")
-    return _unnamed(urlconf, method, match.func, view, policies.registry.matcher())
+    return _unnamed(urlconf, method, match.func, view, matcher)
 
 
 def endpoint_policy(
