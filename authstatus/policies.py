@@ -141,14 +141,7 @@ def build_policy(
     except ValueError:
         choices = ", ".join(a.value for a in Access)
         raise PolicyError(f"'{access}' is not an access level ({choices}).", "access") from None
-    scopes = _words(required_scopes, "required_scopes")
-    for scope in scopes:
-        if not is_scope_token(scope):
-            raise PolicyError(
-                f"'{scope}' is not a valid OAuth scope (RFC 6750 §3: printable ASCII "
-                "without spaces, quotes or backslashes).",
-                "required_scopes",
-            )
+    scopes = _scope_tokens(required_scopes, "required_scopes", "OAuth scope (RFC 6750 §3")
     # Group names may contain spaces: a string is a comma-separated list.
     groups = _strings(required_groups, "required_groups")
     if isinstance(required_groups, str):
@@ -179,14 +172,9 @@ def build_policy(
             "access",
         )
     age = _max_age(max_age)
-    classes = _words(acr_values, "acr_values")
-    for value in classes:
-        if not is_scope_token(value):
-            raise PolicyError(
-                f"'{value}' is not a valid authentication context class reference "
-                "(printable ASCII without spaces, quotes or backslashes).",
-                "acr_values",
-            )
+    classes = _scope_tokens(
+        acr_values, "acr_values", "authentication context class reference (RFC 9470 §3"
+    )
     if level is not Access.AUTHENTICATED and (age is not None or classes):
         raise PolicyError(
             f"A policy with access '{level.value}' cannot have max_age or acr_values: only "
@@ -205,6 +193,20 @@ def build_policy(
         max_age=age,
         acr_values=classes,
     )
+
+
+def _scope_tokens(value: Any, field: str, what: str) -> tuple[str, ...]:
+    """The words of ``value``, each a scope-token: printable ASCII without spaces, quotes or
+    backslashes (RFC 6750 §3; RFC 9470 §3 uses the same syntax for ``acr_values``)."""
+    words = _words(value, field)
+    for word in words:
+        if not is_scope_token(word):
+            raise PolicyError(
+                f"'{word}' is not a valid {what}: printable ASCII without spaces, quotes or "
+                "backslashes).",
+                field,
+            )
+    return words
 
 
 def _max_age(value: Any) -> int | None:
