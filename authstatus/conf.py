@@ -65,6 +65,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "BEARER_CACHE_SECONDS": 0,
     # Cache (alias in CACHES) of valid bearer tokens; a process-local one is fastest.
     "BEARER_CACHE_ALIAS": "default",
+    # Look DOT's tokens up with the statement prepared once per connection (tokenloader);
+    # False: with the plain queryset (slower; the fallback when preparing fails).
+    "PREPARED_TOKEN_QUERY": True,
     # Where bearer tokens are checked, in order (authstatus.tokens): dicts with a BACKEND
     # path and that backend's options. The default: django-oauth-toolkit's database.
     "TOKEN_BACKENDS": [{"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"}],
@@ -170,6 +173,10 @@ class AppSettings:
     @property
     def BEARER_CACHE_ALIAS(self) -> str:
         return str(self.get("BEARER_CACHE_ALIAS"))
+
+    @property
+    def PREPARED_TOKEN_QUERY(self) -> bool:
+        return bool(self.get("PREPARED_TOKEN_QUERY"))
 
     @property
     def TOKEN_BACKENDS(self) -> Sequence[Mapping[str, Any]]:

@@ -261,7 +261,7 @@ def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]
     """Make the view's own authentication classes report the described credentials (their
     results are cached per request: seeding the cache is presenting them). Returns notes."""
     from authstatus.contrib.rest_framework.authentication import (
-        _CACHE_ATTRIBUTE,
+        RESULTS_ATTRIBUTE,
         AuthStatusAuthentication,
     )
 
@@ -269,7 +269,7 @@ def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]
         return []
     ours = [a for a in drf_request.authenticators if isinstance(a, AuthStatusAuthentication)]
     wanted = [BEARER] if scopes is not None else [app_settings.SESSION_SCHEME, "Basic"]
-    cache: dict[type, Result] = drf_request._request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+    cache: dict[type, Result] = drf_request._request.__dict__.setdefault(RESULTS_ATTRIBUTE, {})
     for scheme in wanted:
         for authenticator in ours:
             if authenticator.authenticator.scheme.lower() == scheme.lower():

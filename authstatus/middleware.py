@@ -203,10 +203,12 @@ class AuthStatusMiddleware:
     ) -> HttpResponse | None:
         match = request.resolver_match
         namespaces = match.namespaces if match is not None else ()
+        if is_drf_view(view_func):
+            if is_exempt_view(view_func, namespaces, getattr(request, "urlconf", None)):
+                return None
+            return _refuse_anonymous(request, view_func)
         if not self._enforces(request, view_func, namespaces):
-            if namespaces and not is_drf_view(view_func):
-                return _mark_authorization(request, view_func)
-            return None
+            return _mark_authorization(request, view_func) if namespaces else None
         try:
             decision, result = self._decide(request, view_func)
         except PoliciesUnavailable:
@@ -246,6 +248,17 @@ class AuthStatusMiddleware:
             policy=request_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
+
+
+def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | None:
+    """A DRF view's concealed refusal of a request without credentials, answered here rather
+    than by DRF (:mod:`authstatus.contrib.rest_framework.anonymous`); ``None``: DRF decides."""
+    from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
+
+    try:
+        return refuse_anonymous(request, view_func)
+    except PoliciesUnavailable:
+        return None  # DRF answers the 503, as it does on every enforced route
 
 
 def _mark_authorization(request: HttpRequest, view_func: Any) -> HttpResponse | None:

@@ -19,18 +19,19 @@ request's headers alone, never by what exists.
 
 from __future__ import annotations
 
+import functools
 import json
 from contextlib import suppress
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from authstatus import policies
 from authstatus.conf import app_settings, on_reload
@@ -45,9 +46,6 @@ from authstatus.core.decision import (
     decide,
 )
 from authstatus.core.matching import Matcher, PatternError, Rule
-
-if TYPE_CHECKING:
-    from django.http import HttpRequest
 
 __all__ = [
     "PROBLEM_JSON",
@@ -68,25 +66,25 @@ HTML = "text/html"
 VARY = ("Authorization", "Cookie", "Accept")
 
 
-def _titles() -> dict[Outcome, str]:
-    return {
-        Outcome.INVALID_REQUEST: _("Invalid request"),
-        Outcome.AUTHENTICATION_REQUIRED: _("Authentication required"),
-        Outcome.INVALID_CREDENTIALS: _("Invalid credentials"),
-        Outcome.CLOSED: _("Not available"),
-        Outcome.FORBIDDEN: _("Forbidden"),
-        Outcome.INSUFFICIENT_SCOPE: _("Insufficient scope"),
-        Outcome.INSUFFICIENT_USER_AUTHENTICATION: _("Confirm who you are"),
-        Outcome.NOT_FOUND: _("Not found"),
-        Outcome.UNAVAILABLE: _("Service unavailable"),
-    }
+# Marked for translation here, translated per response: one lookup, not one per outcome.
+TITLES: dict[Outcome, str] = {
+    Outcome.INVALID_REQUEST: gettext_noop("Invalid request"),
+    Outcome.AUTHENTICATION_REQUIRED: gettext_noop("Authentication required"),
+    Outcome.INVALID_CREDENTIALS: gettext_noop("Invalid credentials"),
+    Outcome.CLOSED: gettext_noop("Not available"),
+    Outcome.FORBIDDEN: gettext_noop("Forbidden"),
+    Outcome.INSUFFICIENT_SCOPE: gettext_noop("Insufficient scope"),
+    Outcome.INSUFFICIENT_USER_AUTHENTICATION: gettext_noop("Confirm who you are"),
+    Outcome.NOT_FOUND: gettext_noop("Not found"),
+    Outcome.UNAVAILABLE: gettext_noop("Service unavailable"),
+}
 
 
 def problem(decision: Decision) -> dict[str, object]:
     """The RFC 9457 problem details object for ``decision``."""
     body: dict[str, object] = {
         "type": app_settings.PROBLEM_TYPE_BASE + decision.outcome.value,
-        "title": _titles()[decision.outcome],
+        "title": _(TITLES[decision.outcome]),
         "status": decision.status,
         "detail": decision.description,
         "resolution": decision.resolution.value,
@@ -103,8 +101,17 @@ def problem(decision: Decision) -> dict[str, object]:
 
 
 def _prefers_html(request: HttpRequest) -> bool:
-    preferred = request.get_preferred_type([PROBLEM_JSON, "application/json", HTML])
-    return preferred == HTML
+    return _accept_prefers_html(request.META.get("HTTP_ACCEPT", "*/*"))
+
+
+@functools.lru_cache(maxsize=256)
+def _accept_prefers_html(accept: str) -> bool:
+    """Whether an ``Accept`` value prefers HTML over problem details (RFC 9110 §12.5.1, as
+    ``HttpRequest.get_preferred_type`` reads it). Clients send few distinct values: parsing
+    each once keeps the negotiation off the per-request cost of a refusal."""
+    probe = HttpRequest()
+    probe.META["HTTP_ACCEPT"] = accept
+    return probe.get_preferred_type([PROBLEM_JSON, "application/json", HTML]) == HTML
 
 
 def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
@@ -167,7 +174,8 @@ def _hides_schemes(decision: Decision) -> bool:
 def browser_navigation(request: HttpRequest) -> bool:
     """Whether ``request`` is a browser loading a page: ``Sec-Fetch-Mode: navigate`` (Fetch
     metadata, sent by every current browser), or an ``Accept`` preferring ``text/html``."""
-    return request.headers.get("Sec-Fetch-Mode") == "navigate" or _prefers_html(request)
+    # META, not request.headers: that builds a dict of every header, per refusal.
+    return request.META.get("HTTP_SEC_FETCH_MODE") == "navigate" or _prefers_html(request)
 
 
 def client_challenges(request: HttpRequest, decision: Decision) -> tuple[Challenge, ...]:

@@ -113,11 +113,11 @@ def pay_resolution_miss(request: HttpRequest) -> None:
             break
         path = level[0]
         for pattern in later:
-            try:
+            try:  # noqa: SIM105 - cheaper than suppress() per pattern, per request
                 pattern.resolve(path)
             except Resolver404:
                 pass
-    try:
+    try:  # the raise is the point: Django's miss ends in one
         raise Resolver404({"path": path})
     except Resolver404:
         pass
@@ -156,9 +156,17 @@ def uniform_not_found(request: HttpRequest) -> HttpResponse:
     """The 404 of a missing URL, after the authentication work of a concealed refusal."""
     _match_as_a_route(request)
     if _drf_installed():
+        from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
         from authstatus.contrib.rest_framework.uniform import uniform_view
 
-        response: HttpResponse = uniform_view()(request)
+        view = uniform_view()
+        # Without credentials, as a concealed DRF route's refusal is: before DRF dispatches.
+        try:
+            response = refuse_anonymous(request, view, policy=UNIFORM_POLICY)
+        except PoliciesUnavailable:
+            response = None  # DRF answers the 503, as on a concealed route
+        if response is None:
+            response = view(request)
         return response
     return _plain(request)
 

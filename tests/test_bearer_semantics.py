@@ -253,3 +253,45 @@ def test_prepared_lookup_loads_what_the_queryset_loads(alice, kind, django_asser
             getattr(expected.user, f) for f in user_fields
         ]
     assert tokenloader.load(AccessToken, "0" * 64) is None
+
+
+def test_prepared_lookup_names_its_parameter_on_sqlite_only(alice):
+    """On SQLite Django rewrites ``%s`` placeholders with a regex over the statement on every
+    execute; the prepared lookup uses a named parameter there, the backend's own style
+    elsewhere. Either way it finds the token the queryset finds."""
+    import hashlib
+
+    from authstatus.contrib.oauth2_provider import tokenloader
+
+    token = AccessTokenFactory(user=alice)
+    loader = tokenloader._loader(AccessToken, "default")
+    assert loader is not None
+    if connection.vendor == "sqlite":
+        assert loader.names == ["p0"]
+        assert "%(p0)s" in loader.sql
+        assert "%s" not in loader.sql
+    else:
+        assert loader.names is None
+    checksum = hashlib.sha256(token.token.encode()).hexdigest()
+    assert loader(checksum) == token
+
+
+def test_prepared_token_query_off_uses_the_queryset(alice, django_assert_num_queries, monkeypatch):
+    """``PREPARED_TOKEN_QUERY: False``: the plain ``select_related`` queryset (the fallback),
+    the same instances, still one query."""
+    import hashlib
+
+    from authstatus.contrib.oauth2_provider import tokenloader
+
+    token = AccessTokenFactory(user=alice, scope="read")
+
+    def unprepared(*args, **kwargs):
+        raise AssertionError("the prepared statement was used")
+
+    monkeypatch.setattr(tokenloader, "_loader", unprepared)
+    checksum = hashlib.sha256(token.token.encode()).hexdigest()
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, "PREPARED_TOKEN_QUERY": False}):
+        with django_assert_num_queries(1):
+            loaded = tokenloader.load(AccessToken, checksum)
+            assert (loaded.user, loaded.application) == (token.user, token.application)
+        assert loaded == token

@@ -871,7 +871,7 @@ class _Recording(URLPattern):
         super().__init__(RoutePattern(route, is_endpoint=True), lambda request: None)
         self.seen = seen
 
-    def resolve(self, path):  # noqa: ANN001, ANN201 - Django's signature
+    def resolve(self, path):
         self.seen.append(path)
         return super().resolve(path)
 

@@ -20,6 +20,7 @@ This module uses the standard library only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,9 +71,18 @@ def _ascii_lower(s: str) -> str:
     return s.translate(_ASCII_LOWER)
 
 
+def _charset(chars: frozenset[str]) -> str:
+    return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+
+
+# Per request (every Authorization header): a compiled pattern, not a loop per character.
+_TOKEN_RE = re.compile(_charset(_TCHAR) + "+")
+_B64TOKEN_RE = re.compile(_charset(_TOKEN68_CHAR) + "+=*")
+
+
 def is_token(s: str) -> bool:
     """Whether ``s`` is an RFC 9110 §5.6.2 ``token`` (``1*tchar``)."""
-    return bool(s) and all(c in _TCHAR for c in s)
+    return _TOKEN_RE.fullmatch(s) is not None
 
 
 def is_b64token(s: str) -> bool:
@@ -80,8 +90,7 @@ def is_b64token(s: str) -> bool:
 
     ``b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="``
     """
-    body = s.rstrip("=")
-    return bool(body) and all(c in _TOKEN68_CHAR for c in body)
+    return _B64TOKEN_RE.fullmatch(s) is not None
 
 
 def is_scope_token(s: str) -> bool:

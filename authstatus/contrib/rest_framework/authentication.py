@@ -36,7 +36,8 @@ __all__ = [
     "SessionAuthentication",
 ]
 
-_CACHE_ATTRIBUTE = "_authstatus_results"
+RESULTS_ATTRIBUTE = "_authstatus_results"
+"""Where each authentication class's :class:`Result` is kept on the Django request."""
 UNRENDERABLE = "Unrenderable"
 
 
@@ -58,7 +59,7 @@ class AuthStatusAuthentication(drf_authentication.BaseAuthentication):
 
     def evaluate(self, request: Request) -> Result:
         """This authenticator's result for ``request``, computed once."""
-        cache: dict[type, Result] = request._request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
+        cache: dict[type, Result] = request._request.__dict__.setdefault(RESULTS_ATTRIBUTE, {})
         result = cache.get(type(self))
         if result is None:
             result = self.authenticator.authenticate(request._request)
@@ -66,7 +67,7 @@ class AuthStatusAuthentication(drf_authentication.BaseAuthentication):
         return result
 
     def evaluated(self, request: Request) -> bool:
-        return type(self) in request._request.__dict__.get(_CACHE_ATTRIBUTE, {})
+        return type(self) in request._request.__dict__.get(RESULTS_ATTRIBUTE, {})
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = self.evaluate(request)

@@ -1,0 +1,168 @@
+"""Concealed refusals of requests without credentials, answered before DRF dispatches
+(:mod:`authstatus.contrib.rest_framework.anonymous`).
+
+The answer must be the one DRF's path gives — status, headers and body byte for byte, the one
+``access_denied`` signal — and the shortcut must stand aside whenever DRF could answer
+differently: credentials of any kind, another method, a view customising DRF's steps, an
+authentication or permission class that is not authstatus's.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from authstatus.contrib.rest_framework import PolicyPermission
+from authstatus.contrib.rest_framework.anonymous import plan
+from demo_project.api.views import VaultDetail, VaultList
+from tests.factories import AccessTokenFactory, VaultItemFactory
+from tests.http import bearer_auth, headers_without_date
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dispatched(monkeypatch):
+    """How many times DRF's ``APIView.initial`` ran (the steps the shortcut skips)."""
+    calls: list[str] = []
+    original = APIView.initial
+
+    def initial(self, request, *args, **kwargs):
+        calls.append(type(self).__name__)
+        return original(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(APIView, "initial", initial)
+    return calls
+
+
+@pytest.fixture
+def drf_only(monkeypatch):
+    """Switch the shortcut off: every request goes through DRF, as before it existed."""
+    from authstatus.contrib.rest_framework import anonymous
+
+    monkeypatch.setattr(anonymous, "plan", lambda view_func, uniform=False: None)
+
+
+def _answer(client, path, **extra):
+    response = client.get(path, **extra)
+    return response.status_code, headers_without_date(response), response.content
+
+
+@pytest.mark.parametrize("path", ["/api/vault/", "/api/vault/1/", "/api/vault/999/"])
+def test_a_concealed_drf_route_refuses_a_request_without_credentials_before_drf(
+    client, path, alice, dispatched, denials, django_assert_num_queries
+):
+    VaultItemFactory(owner=alice)
+    with django_assert_num_queries(0):
+        status, headers, body = _answer(client, path)
+    assert status == 404
+    assert dispatched == []
+    assert len(denials) == 1
+    assert denials[0]["sender"] in (VaultList, VaultDetail)
+    assert denials[0]["decision"].status == 404
+    assert denials[0]["credentials"].state.value == "absent"
+    # The missing URL's answer, byte for byte.
+    assert (status, headers, body) == _answer(client, "/api/vaulx/")
+
+
+@pytest.mark.parametrize("path", ["/api/vault/", "/api/vault/1/", "/api/vault/999/"])
+@pytest.mark.parametrize("method", ["get", "head"])
+def test_the_shortcut_answers_what_drf_answers(client, path, method, alice, monkeypatch):
+    from authstatus.contrib.rest_framework import anonymous
+
+    VaultItemFactory(owner=alice)
+    signals = []
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr(anonymous, "plan", lambda view_func, uniform=False: None)
+        from authstatus.signals import access_denied
+
+        def receiver(sender, **kwargs):
+            signals.append((sender, kwargs["decision"], kwargs["credentials"], kwargs["user"]))
+
+        access_denied.connect(receiver, weak=False, dispatch_uid="shortcut-vs-drf")
+        try:
+            response = getattr(client, method)(path)
+        finally:
+            access_denied.disconnect(dispatch_uid="shortcut-vs-drf")
+        signals.append((response.status_code, headers_without_date(response), response.content))
+    assert signals[:2] == signals[2:]
+
+
+def test_credentials_of_any_kind_go_through_drf(client, alice, dispatched, denials):
+    token = AccessTokenFactory(user=alice, scope="read")
+    sent = [
+        {"HTTP_AUTHORIZATION": bearer_auth(token.token)},
+        {"HTTP_AUTHORIZATION": bearer_auth("no-such-token")},
+        {"HTTP_AUTHORIZATION": "Basic Ym9iOndyb25n"},
+        {"HTTP_AUTHORIZATION": "Bearer"},  # malformed
+    ]
+    for extra in sent:
+        client.get("/api/vault/", **extra)
+    assert dispatched == ["VaultList"] * len(sent)
+    client.force_login(alice)
+    assert client.get("/api/vault/").status_code == 200
+    assert dispatched[-1] == "VaultList"
+
+
+def test_unsafe_methods_go_through_drf(client, dispatched):
+    assert client.post("/api/vault/", {}).status_code == 404
+    assert client.options("/api/vault/").status_code == 404
+    assert dispatched == ["VaultList", "VaultList"]
+
+
+def test_a_route_that_is_not_concealed_goes_through_drf(client, dispatched):
+    response = client.get("/api/profile/")
+    assert response.status_code == 401
+    assert dispatched == ["ProfileView"]
+
+
+class _CustomInitial(ListAPIView):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+
+
+class _ForeignAuthentication(ListAPIView):
+    authentication_classes = [TokenAuthentication]
+
+
+class _OtherPermissionFirst(ListAPIView):
+    permission_classes = [AllowAny, PolicyPermission]
+
+
+class _OverriddenPolicyPermission(PolicyPermission):
+    def has_permission(self, request, view):
+        return True
+
+
+class _OverridingPermission(ListAPIView):
+    permission_classes = [_OverriddenPolicyPermission]
+
+
+@pytest.mark.parametrize(
+    "view",
+    [_CustomInitial, _ForeignAuthentication, _OtherPermissionFirst, _OverridingPermission],
+)
+def test_views_that_customise_drf_steps_get_no_plan(view):
+    assert plan(view.as_view()) is None
+
+
+def test_a_view_configured_by_as_view_is_read_as_configured():
+    assert plan(ListAPIView.as_view(authentication_classes=[TokenAuthentication])) is None
+    assert plan(ListAPIView.as_view(permission_classes=[AllowAny])) is None
+    assert plan(VaultList.as_view()) is not None
+
+
+def test_another_exception_handler_goes_through_drf(client, dispatched):
+    from rest_framework.settings import api_settings
+
+    with override_settings(
+        REST_FRAMEWORK={"EXCEPTION_HANDLER": "rest_framework.views.exception_handler"}
+    ):
+        assert api_settings.EXCEPTION_HANDLER.__module__ == "rest_framework.views"
+        client.get("/api/vault/")
+    assert dispatched == ["VaultList"]
