@@ -45,6 +45,7 @@ from authstatus.core.decision import (
     decide,
 )
 from authstatus.core.matching import Matcher, PatternError, Rule
+from authstatus.i18n import describe
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -88,7 +89,7 @@ def problem(decision: Decision) -> dict[str, object]:
         "type": app_settings.PROBLEM_TYPE_BASE + decision.outcome.value,
         "title": _titles()[decision.outcome],
         "status": decision.status,
-        "detail": decision.description,
+        "detail": describe(decision),
         "resolution": decision.resolution.value,
     }
     if decision.outcome is Outcome.INSUFFICIENT_SCOPE:
