@@ -160,7 +160,7 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("problem"))
     def problem(self, obj: ResourcePolicy) -> str:
-        error = obj.problem()
+        error = obj.problem(translated=True)
         if error is None:
             return ""
         return format_html('<strong class="errornote">{}</strong>', error)

@@ -15,6 +15,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
@@ -207,10 +208,10 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     for index, spec in enumerate(policies):
         try:
             if not isinstance(spec, Mapping):
-                raise PolicyError("a policy must be a dict")
+                raise PolicyError(gettext_noop("a policy must be a dict"))
             rule_from_spec(spec, source="settings", rank=0)
         except PolicyError as exc:
-            errors.append(Error(f"POLICIES[{index}]: {exc}", id=Codes.BAD_POLICY))
+            errors.append(Error(f"POLICIES[{index}]: {exc.translated()}", id=Codes.BAD_POLICY))
     return errors
 
 
@@ -1274,7 +1275,7 @@ def check_database_policies(
         return []  # not migrated yet, or unreachable: nothing to report on
     warnings: list[CheckMessage] = []
     for row in rows:
-        problem = row.problem()
+        problem = row.problem(translated=True)
         if problem is not None:
             warnings.append(
                 Warning(

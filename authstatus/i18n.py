@@ -43,6 +43,10 @@ CORE_TEXTS = (
         "Authenticate again."
     ),
     gettext_noop("This request needs a stronger authentication: %(acr_values)s."),
+    # authstatus.core.matching.PatternError, as policies.PolicyError carries it to the admin
+    gettext_noop("A path pattern must start with '/'."),
+    gettext_noop("A path pattern cannot contain whitespace or control characters."),
+    gettext_noop("A path pattern matches the path only; remove the '?' or '#' part."),
 )
 """The core's English texts, for ``makemessages`` (the core cannot mark them: it imports no
 Django). ``tests/test_i18n.py`` checks that every one of the core's texts is listed here."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from html import unescape
 from pathlib import Path
 
 import polib
@@ -318,3 +319,55 @@ def test_the_admin_change_form_is_japanese(client, db):
     ):
         assert text in html, text
     assert "path pattern" not in html.lower()
+
+
+def test_policy_validation_errors_are_japanese_in_the_admin(client, db):
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    form = {
+        "path": "api/notes/",
+        "methods": "",
+        "access": "authenticated",
+        "required_scopes": "read",
+        "priority": "0",
+        "enabled": "on",
+    }
+    response = client.post("/admin/authstatus/resourcepolicy/add/", form, **JA)
+    assert response.status_code == 200  # the form again, with its errors
+    assert "パスパターンは '/' で始まらなければなりません。" in unescape(response.content.decode())
+    response = client.post(
+        "/admin/authstatus/resourcepolicy/add/",
+        {**form, "path": "/api/notes/", "access": "nobody"},
+        **JA,
+    )
+    assert (
+        "アクセスが 'nobody' のポリシーには、必要なスコープ・グループ・パーミッション・要件を"
+        "指定できません。" in unescape(response.content.decode())
+    )
+
+
+def test_a_policy_error_is_english_for_logs_and_translated_on_demand():
+    from authstatus.policies import PolicyError, build_policy
+
+    with pytest.raises(PolicyError) as raised:
+        build_policy("authenticated", max_age=0)
+    assert str(raised.value) == "max_age must be at least 1 second, not 0."
+    assert raised.value.field == "max_age"
+    with translation.override("ja"):
+        assert str(raised.value) == "max_age must be at least 1 second, not 0."
+        assert (
+            raised.value.translated() == "max_age は 1 秒以上でなければなりません（0 ではなく）。"
+        )
+
+
+def test_a_settings_policy_error_is_reported_in_japanese():
+    policies = [{"path": "/api/x/", "access": "everyone"}]
+    with (
+        override_settings(AUTHSTATUS={**_authstatus(), "POLICIES": policies}),
+        translation.override("ja"),
+    ):
+        messages = [m.msg for m in checks.check_settings() if m.id == checks.Codes.BAD_POLICY]
+    assert messages == [
+        "POLICIES[0]: 'everyone' はアクセスレベル（anonymous, authenticated, nobody）"
+        "ではありません。"
+    ]
