@@ -11,6 +11,9 @@
 #   redis_ensure_installed      install Debian's Redis server (and redis-cli) if missing
 #   redis_start / redis_stop    throwaway redis-server on 127.0.0.1:<free port>
 #   chromium_ensure_installed   install Debian's Chromium if /usr/bin/chromium is missing
+#   gettext_ensure_installed    install Debian's gettext (msgfmt, xgettext, msgmerge) if missing
+#   cjk_fonts_ensure_installed  install Debian's fonts-noto-cjk if no font covers Japanese
+#   apt_install PKG...          install Debian packages (apt-get update first)
 
 log() { printf '[ci] %s\n' "$*" >&2; }
 die() {
@@ -233,6 +236,34 @@ chromium_ensure_installed() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         chromium >&2
     [ -x "$CHROMIUM_BIN" ] || die "chromium installed but $CHROMIUM_BIN is missing"
+}
+
+# apt_install PKG...: Debian packages, without recommends.
+apt_install() {
+    log "installing $* from Debian (apt-get)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        "$@" >&2
+}
+
+# Screenshots of Japanese pages (tests/browser/test_japanese.py) show boxes without a CJK font.
+cjk_fonts_ensure_installed() {
+    if command -v fc-list >/dev/null && [ -n "$(fc-list :lang=ja family | head -n 1)" ]; then
+        log "a Japanese font is installed: $(fc-list :lang=ja family | head -n 1)"
+        return 0
+    fi
+    apt_install fonts-noto-cjk fontconfig
+}
+
+# gettext's tools: makemessages runs xgettext and msgmerge, compilemessages msgfmt.
+gettext_ensure_installed() {
+    if command -v msgfmt >/dev/null && command -v xgettext >/dev/null &&
+        command -v msgmerge >/dev/null; then
+        log "gettext already installed: $(msgfmt --version | head -n 1)"
+        return 0
+    fi
+    apt_install gettext
+    command -v msgfmt >/dev/null || die "gettext installed but msgfmt is missing"
 }
 
 # --------------------------------------------------------------------------

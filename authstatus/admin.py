@@ -73,13 +73,17 @@ class ResourcePolicyForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class TryRequestForm(forms.Form):
     method = forms.ChoiceField(
-        choices=[(m, m) for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")]
+        label=_("method"),
+        choices=[(m, m) for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")],
     )
-    path = forms.CharField(initial="/api/", max_length=2000)
+    path = forms.CharField(label=_("path"), initial="/api/", max_length=2000)
     username = forms.CharField(
-        required=False, help_text=_("Blank: an anonymous client. Otherwise a session login.")
+        label=_("username"),
+        required=False,
+        help_text=_("Blank: an anonymous client. Otherwise a session login."),
     )
     scopes = forms.CharField(
+        label=_("scopes"),
         required=False,
         help_text=_(
             "If set (space-separated, or '-' for none), the client sends a bearer token with "
@@ -156,7 +160,7 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("problem"))
     def problem(self, obj: ResourcePolicy) -> str:
-        error = obj.problem()
+        error = obj.problem(translated=True)
         if error is None:
             return ""
         return format_html('<strong class="errornote">{}</strong>', error)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import resolve_url
 from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext_noop
 
 from authstatus.conf import app_settings
 from authstatus.core.challenges import Challenge, basic_challenge
@@ -173,7 +174,7 @@ class BasicAuthenticator(Authenticator):
                 Credentials.invalid(
                     self.scheme,
                     Failure.MALFORMED_CREDENTIALS,
-                    "The Basic credentials could not be decoded.",
+                    gettext_noop("The Basic credentials could not be decoded."),
                 )
             )
         username, password = decoded
@@ -181,11 +182,17 @@ class BasicAuthenticator(Authenticator):
         if user is None:
             return Result(
                 Credentials.invalid(
-                    self.scheme, Failure.BAD_CREDENTIALS, "Invalid username or password."
+                    self.scheme,
+                    Failure.BAD_CREDENTIALS,
+                    gettext_noop("Invalid username or password."),
                 )
             )
         if not user.is_active:
-            return Result(Credentials.invalid(self.scheme, Failure.INACTIVE_USER, "User inactive."))
+            return Result(
+                Credentials.invalid(
+                    self.scheme, Failure.INACTIVE_USER, gettext_noop("User inactive.")
+                )
+            )
         return Result(Credentials.valid(self.scheme, auth_time=time.time()), user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
@@ -129,11 +131,13 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     """``AUTHSTATUS`` is a dict of known keys with values authstatus can enforce."""
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
-        return [Error(f"{SETTING_NAME} must be a dict.", id=Codes.NOT_A_DICT)]
+        return [
+            Error(_("%(setting)s must be a dict.") % {"setting": SETTING_NAME}, id=Codes.NOT_A_DICT)
+        ]
     errors: list[CheckMessage] = [
         Error(
-            f"Unknown {SETTING_NAME} key '{key}'.",
-            hint=f"Known keys: {', '.join(sorted(DEFAULTS))}.",
+            _("Unknown %(setting)s key '%(key)s'.") % {"setting": SETTING_NAME, "key": key},
+            hint=_("Known keys: %(keys)s.") % {"keys": ", ".join(sorted(DEFAULTS))},
             id=Codes.UNKNOWN_KEY,
         )
         for key in sorted(set(raw) - set(DEFAULTS))
@@ -141,8 +145,9 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     if app_settings.DEFAULT_ACCESS not in {a.value for a in Access}:
         errors.append(
             Error(
-                f"DEFAULT_ACCESS '{app_settings.DEFAULT_ACCESS}' is not an access level.",
-                hint="Use 'anonymous', 'authenticated' or 'nobody'.",
+                _("DEFAULT_ACCESS '%(value)s' is not an access level.")
+                % {"value": app_settings.DEFAULT_ACCESS},
+                hint=_("Use 'anonymous', 'authenticated' or 'nobody'."),
                 id=Codes.BAD_DEFAULT_ACCESS,
             )
         )
@@ -151,16 +156,19 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     if not methods or not methods <= BEARER_METHODS:
         errors.append(
             Error(
-                f"BEARER_METHODS must be a non-empty subset of {sorted(BEARER_METHODS)}.",
+                _("BEARER_METHODS must be a non-empty subset of %(methods)s.")
+                % {"methods": sorted(BEARER_METHODS)},
                 id=Codes.BAD_BEARER_METHODS,
             )
         )
     elif "query" in methods:
         errors.append(
             Warning(
-                "Bearer tokens are accepted in the URI query.",
-                hint="RFC 6750 §2.3 and §5.3: tokens in URLs leak into logs and Referer "
-                "headers; accept them only when no other method is possible.",
+                _("Bearer tokens are accepted in the URI query."),
+                hint=_(
+                    "RFC 6750 §2.3 and §5.3: tokens in URLs leak into logs and Referer "
+                    "headers; accept them only when no other method is possible."
+                ),
                 id=Codes.QUERY_TOKENS,
             )
         )
@@ -170,7 +178,11 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     for key in ("EXEMPT_NAMESPACES", "MIDDLEWARE_AUTHENTICATORS"):
         value = raw.get(key, [])
         if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-            errors.append(Error(f"{key} must be a list of strings.", id=Codes.BAD_NAME_LIST))
+            errors.append(
+                Error(
+                    _("%(key)s must be a list of strings.") % {"key": key}, id=Codes.BAD_NAME_LIST
+                )
+            )
     for path in raw.get("MIDDLEWARE_AUTHENTICATORS", []) if not errors else []:
         try:
             import_string(path)
@@ -182,22 +194,24 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     ):
         errors.append(
             Error(
-                "REQUIREMENTS must map names to dotted paths of predicates, or to dicts "
-                "{'check': path, 'filter': path} (the filter is optional).",
+                _(
+                    "REQUIREMENTS must map names to dotted paths of predicates, or to dicts "
+                    "{'check': path, 'filter': path} (the filter is optional)."
+                ),
                 id=Codes.BAD_REQUIREMENTS,
             )
         )
     policies = raw.get("POLICIES", [])
     if not isinstance(policies, Sequence) or isinstance(policies, str):
-        errors.append(Error("POLICIES must be a list of dicts.", id=Codes.BAD_POLICY))
+        errors.append(Error(_("POLICIES must be a list of dicts."), id=Codes.BAD_POLICY))
         return errors
     for index, spec in enumerate(policies):
         try:
             if not isinstance(spec, Mapping):
-                raise PolicyError("a policy must be a dict")
+                raise PolicyError(gettext_noop("a policy must be a dict"))
             rule_from_spec(spec, source="settings", rank=0)
         except PolicyError as exc:
-            errors.append(Error(f"POLICIES[{index}]: {exc}", id=Codes.BAD_POLICY))
+            errors.append(Error(f"POLICIES[{index}]: {exc.translated()}", id=Codes.BAD_POLICY))
     return errors
 
 
@@ -224,11 +238,16 @@ def header_setting_errors() -> list[CheckMessage]:
     try:
         quote(app_settings.REALM)
     except ValueError as exc:
-        errors.append(Error(f"REALM cannot be sent in a header: {exc}", id=Codes.BAD_REALM))
+        errors.append(
+            Error(
+                _("REALM cannot be sent in a header: %(error)s") % {"error": exc},
+                id=Codes.BAD_REALM,
+            )
+        )
     if not is_token(app_settings.SESSION_SCHEME):
         errors.append(
             Error(
-                "SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2).",
+                _("SESSION_SCHEME must be an HTTP token (RFC 9110 §5.6.2)."),
                 id=Codes.BAD_SESSION_SCHEME,
             )
         )
@@ -236,10 +255,15 @@ def header_setting_errors() -> list[CheckMessage]:
     if not isinstance(cookie_name, str) or not is_token(cookie_name):
         errors.append(
             Error(
-                f"SESSION_COOKIE_NAME {cookie_name!r} is not a cookie name: it must be an "
-                "HTTP token (RFC 6265 §4.1.1, RFC 9110 §5.6.2).",
-                hint="The session challenge names the cookie in its 'cookie-name' "
-                "parameter; ASCII letters, digits and !#$%&'*+-.^_`|~ only.",
+                _(
+                    "SESSION_COOKIE_NAME %(name)s is not a cookie name: it must be an "
+                    "HTTP token (RFC 6265 §4.1.1, RFC 9110 §5.6.2)."
+                )
+                % {"name": repr(cookie_name)},
+                hint=_(
+                    "The session challenge names the cookie in its 'cookie-name' "
+                    "parameter; ASCII letters, digits and !#$%&'*+-.^_`|~ only."
+                ),
                 id=Codes.BAD_SESSION_COOKIE_NAME,
             )
         )
@@ -262,7 +286,7 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if isinstance(interval, bool) or not isinstance(interval, int | float) or interval < 0:
         errors.append(
             Error(
-                "POLL_INTERVAL must be a number of seconds, 0 or more.",
+                _("POLL_INTERVAL must be a number of seconds, 0 or more."),
                 id=Codes.BAD_POLL_INTERVAL,
             )
         )
@@ -270,9 +294,11 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if isinstance(resync, bool) or not isinstance(resync, int | float) or not resync > 0:
         errors.append(
             Error(
-                "RESYNC_INTERVAL must be a number of seconds greater than 0.",
-                hint="It bounds how long a process may enforce policies that differ from the "
-                "database when the cache cannot tell it (default 10).",
+                _("RESYNC_INTERVAL must be a number of seconds greater than 0."),
+                hint=_(
+                    "It bounds how long a process may enforce policies that differ from the "
+                    "database when the cache cannot tell it (default 10)."
+                ),
                 id=Codes.BAD_RESYNC_INTERVAL,
             )
         )
@@ -283,18 +309,21 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if alias not in caches_setting:
         errors.append(
             Error(
-                f"CACHE_ALIAS '{alias}' is not a cache in CACHES.",
-                hint="Policy changes reach other processes through this cache.",
+                _("CACHE_ALIAS '%(alias)s' is not a cache in CACHES.") % {"alias": alias},
+                hint=_("Policy changes reach other processes through this cache."),
                 id=Codes.BAD_CACHE,
             )
         )
     elif caches_setting[alias].get("BACKEND", LOCMEM) in PROCESS_LOCAL_BACKENDS:
         errors.append(
             Warning(
-                f"The cache '{alias}' that carries policy changes is local to one process.",
-                hint="With several worker processes or hosts, policies saved in the admin "
-                "reach only the process that saved them. Use a shared cache (Redis, "
-                "Memcached, file-based) or set AUTHSTATUS['CACHE_ALIAS'] to one.",
+                _("The cache '%(alias)s' that carries policy changes is local to one process.")
+                % {"alias": alias},
+                hint=_(
+                    "With several worker processes or hosts, policies saved in the admin "
+                    "reach only the process that saved them. Use a shared cache (Redis, "
+                    "Memcached, file-based) or set AUTHSTATUS['CACHE_ALIAS'] to one."
+                ),
                 id=Codes.PROCESS_LOCAL_CACHE,
             )
         )
@@ -307,7 +336,7 @@ def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if not isinstance(raw.get("PROBLEM_DETAILS_FOR_ALL_ERRORS", False), bool):
         errors.append(
             Error(
-                "PROBLEM_DETAILS_FOR_ALL_ERRORS must be True or False.",
+                _("PROBLEM_DETAILS_FOR_ALL_ERRORS must be True or False."),
                 id=Codes.BAD_PROBLEM_DETAILS_FOR_ALL_ERRORS,
             )
         )
@@ -319,8 +348,10 @@ def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
     ):
         errors.append(
             Error(
-                "BROWSER_HIDDEN_SCHEMES must be a list of authentication scheme names "
-                "(HTTP tokens, RFC 9110 §11.1), e.g. ['Basic'].",
+                _(
+                    "BROWSER_HIDDEN_SCHEMES must be a list of authentication scheme names "
+                    "(HTTP tokens, RFC 9110 §11.1), e.g. ['Basic']."
+                ),
                 id=Codes.BAD_BROWSER_HIDDEN_SCHEMES,
             )
         )
@@ -341,10 +372,14 @@ def _check_cache_timeout(alias: str, config: Mapping[str, Any]) -> list[CheckMes
     )
     return [
         Warning(
-            f"The cache '{alias}' that carries policy changes has no socket timeout.",
-            hint=f"A stalled {backend} server then blocks the process that announces a "
-            "policy change, and its policy poller, until the server answers. Set "
-            f"{example} in CACHES['{alias}'].",
+            _("The cache '%(alias)s' that carries policy changes has no socket timeout.")
+            % {"alias": alias},
+            hint=_(
+                "A stalled %(backend)s server then blocks the process that announces a "
+                "policy change, and its policy poller, until the server answers. Set "
+                "%(example)s in CACHES['%(alias)s']."
+            )
+            % {"backend": backend, "example": example, "alias": alias},
             id=Codes.CACHE_WITHOUT_TIMEOUT,
         )
     ]
@@ -360,7 +395,7 @@ def _check_concealed_challenge_paths(raw: Mapping[str, Any]) -> list[CheckMessag
 def _check_patterns(raw: Mapping[str, Any], key: str, code: str) -> list[CheckMessage]:
     value = raw.get(key, [])
     if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-        return [Error(f"{key} must be a list of path patterns.", id=code)]
+        return [Error(_("%(key)s must be a list of path patterns.") % {"key": key}, id=code)]
     errors: list[CheckMessage] = []
     for pattern in value:
         try:
@@ -377,8 +412,9 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
     if MIDDLEWARE_PATH not in middleware:
         return [
             Warning(
-                f"{MIDDLEWARE_PATH} is not in MIDDLEWARE: plain Django views are not enforced.",
-                hint="Add it after AuthenticationMiddleware (DRF views do not need it).",
+                _("%(middleware)s is not in MIDDLEWARE: plain Django views are not enforced.")
+                % {"middleware": MIDDLEWARE_PATH},
+                hint=_("Add it after AuthenticationMiddleware (DRF views do not need it)."),
                 id=Codes.MIDDLEWARE_MISSING,
             )
         ]
@@ -387,8 +423,9 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
     ):
         return [
             Warning(
-                f"{MIDDLEWARE_PATH} runs before AuthenticationMiddleware.",
-                hint="Move it after AuthenticationMiddleware so sessions are seen.",
+                _("%(middleware)s runs before AuthenticationMiddleware.")
+                % {"middleware": MIDDLEWARE_PATH},
+                hint=_("Move it after AuthenticationMiddleware so sessions are seen."),
                 id=Codes.MIDDLEWARE_ORDER,
             )
         ]
@@ -404,12 +441,17 @@ def _check_login_view() -> list[CheckMessage]:
         return []
     return [
         Warning(
-            f"LOGIN_URL {str(settings.LOGIN_URL)!r} resolves to no view ({path!r} without "
-            "script prefix): the middleware exempts no login page.",
-            hint="The login page is exempt by its view, never by the request's path (which a "
-            "client can steer through SCRIPT_NAME). Write LOGIN_URL as a URL name, e.g. "
-            "'login', or as a path without the script prefix (FORCE_SCRIPT_NAME is taken "
-            "off).",
+            _(
+                "LOGIN_URL %(url)s resolves to no view (%(path)s without script prefix): the "
+                "middleware exempts no login page."
+            )
+            % {"url": repr(str(settings.LOGIN_URL)), "path": repr(path)},
+            hint=_(
+                "The login page is exempt by its view, never by the request's path (which a "
+                "client can steer through SCRIPT_NAME). Write LOGIN_URL as a URL name, e.g. "
+                "'login', or as a path without the script prefix (FORCE_SCRIPT_NAME is taken "
+                "off)."
+            ),
             id=Codes.LOGIN_URL_NOT_A_VIEW,
         )
     ]
@@ -427,17 +469,21 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
     if config.get("EXCEPTION_HANDLER") != HANDLER:
         warnings.append(
             Warning(
-                "REST_FRAMEWORK['EXCEPTION_HANDLER'] is not authstatus's.",
-                hint=f"Set it to '{HANDLER}'; otherwise DRF picks 401 or 403 from the first "
-                "authentication class only.",
+                _("REST_FRAMEWORK['EXCEPTION_HANDLER'] is not authstatus's."),
+                hint=_(
+                    "Set it to '%(handler)s'; otherwise DRF picks 401 or 403 from the first "
+                    "authentication class only."
+                )
+                % {"handler": HANDLER},
                 id=Codes.HANDLER_MISSING,
             )
         )
     if PERMISSION not in list(config.get("DEFAULT_PERMISSION_CLASSES", [])):
         warnings.append(
             Warning(
-                "PolicyPermission is not in REST_FRAMEWORK['DEFAULT_PERMISSION_CLASSES'].",
-                hint=f"Add '{PERMISSION}' so policies apply to every DRF view.",
+                _("PolicyPermission is not in REST_FRAMEWORK['DEFAULT_PERMISSION_CLASSES']."),
+                hint=_("Add '%(permission)s' so policies apply to every DRF view.")
+                % {"permission": PERMISSION},
                 id=Codes.PERMISSION_MISSING,
             )
         )
@@ -446,10 +492,15 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
     ):
         warnings.append(
             Warning(
-                "drf-spectacular is installed but REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is "
-                "not authstatus's AutoSchema.",
-                hint=f"Set it to '{SCHEMA_CLASS}' so the OpenAPI schema lists the scopes and "
-                "the 401/403/404 responses the policies produce.",
+                _(
+                    "drf-spectacular is installed but REST_FRAMEWORK['DEFAULT_SCHEMA_CLASS'] is "
+                    "not authstatus's AutoSchema."
+                ),
+                hint=_(
+                    "Set it to '%(schema_class)s' so the OpenAPI schema lists the scopes and "
+                    "the 401/403/404 responses the policies produce."
+                )
+                % {"schema_class": SCHEMA_CLASS},
                 id=Codes.SCHEMA_CLASS_MISSING,
             )
         )
@@ -461,9 +512,12 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
     if foreign:
         warnings.append(
             Warning(
-                f"Authentication classes that do not report why they failed: {foreign}.",
-                hint="authstatus treats their failures as invalid credentials without a "
-                "reason; use the authstatus classes where one exists.",
+                _("Authentication classes that do not report why they failed: %(classes)s.")
+                % {"classes": foreign},
+                hint=_(
+                    "authstatus treats their failures as invalid credentials without a "
+                    "reason; use the authstatus classes where one exists."
+                ),
                 id=Codes.FOREIGN_AUTHENTICATION,
             )
         )
@@ -492,10 +546,13 @@ def check_oauth2_challenge(
         return []
     return [
         Warning(
-            f"OAUTH2_CHALLENGE is on but {', '.join(missing)} cannot be reversed.",
-            hint="Include django-oauth-toolkit's URLs, e.g. path('o/', include("
-            "'oauth2_provider.urls', namespace='oauth2_provider')). Without them the OAuth2 "
-            "challenge leaves the endpoint out, or is not sent at all.",
+            _("OAUTH2_CHALLENGE is on but %(names)s cannot be reversed.")
+            % {"names": ", ".join(missing)},
+            hint=_(
+                "Include django-oauth-toolkit's URLs, e.g. path('o/', include("
+                "'oauth2_provider.urls', namespace='oauth2_provider')). Without them the OAuth2 "
+                "challenge leaves the endpoint out, or is not sent at all."
+            ),
             id=Codes.OAUTH2_ENDPOINTS_MISSING,
         )
     ]
@@ -518,10 +575,13 @@ def check_concealment(
     if get_resolver().resolve_error_handler(404) is not page_not_found:
         warnings.append(
             Warning(
-                "Resources are concealed, but the root URLconf's handler404 is not "
-                "authstatus's: a URL that does not exist is answered differently from a "
-                "concealed one.",
-                hint=f"Set handler404 = '{HANDLER404}' in {settings.ROOT_URLCONF}.",
+                _(
+                    "Resources are concealed, but the root URLconf's handler404 is not "
+                    "authstatus's: a URL that does not exist is answered differently from a "
+                    "concealed one."
+                ),
+                hint=_("Set handler404 = '%(handler)s' in %(urlconf)s.")
+                % {"handler": HANDLER404, "urlconf": settings.ROOT_URLCONF},
                 id=Codes.HANDLER404_MISSING,
             )
         )
@@ -530,20 +590,28 @@ def check_concealment(
         if stock:
             warnings.append(
                 Warning(
-                    f"Resources are concealed, but {stock} redirects a URL without its "
-                    "trailing slash to a concealed route, and answers a missing one 404.",
-                    hint=f"Replace it with '{COMMON_MIDDLEWARE}' in MIDDLEWARE, or set "
-                    "APPEND_SLASH = False.",
+                    _(
+                        "Resources are concealed, but %(middleware)s redirects a URL without "
+                        "its trailing slash to a concealed route, and answers a missing one 404."
+                    )
+                    % {"middleware": stock},
+                    hint=_(
+                        "Replace it with '%(middleware)s' in MIDDLEWARE, or set "
+                        "APPEND_SLASH = False."
+                    )
+                    % {"middleware": COMMON_MIDDLEWARE},
                     id=Codes.SLASH_REDIRECT_REVEALS,
                 )
             )
     if _installed(CSRF_MIDDLEWARE) and _import(settings.CSRF_FAILURE_VIEW) is not csrf_failure:
         warnings.append(
             Warning(
-                "Resources are concealed, but CSRF_FAILURE_VIEW is not authstatus's: a POST "
-                "without a CSRF token to a concealed plain view is answered 403, to a "
-                "missing URL 404.",
-                hint=f"Set CSRF_FAILURE_VIEW = '{CSRF_FAILURE_VIEW}'.",
+                _(
+                    "Resources are concealed, but CSRF_FAILURE_VIEW is not authstatus's: a POST "
+                    "without a CSRF token to a concealed plain view is answered 403, to a "
+                    "missing URL 404."
+                ),
+                hint=_("Set CSRF_FAILURE_VIEW = '%(view)s'.") % {"view": CSRF_FAILURE_VIEW},
                 id=Codes.CSRF_FAILURE_VIEW_MISSING,
             )
         )
@@ -637,7 +705,7 @@ def check_bearer_cache(
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return [
             Error(
-                "BEARER_CACHE_SECONDS must be a number of seconds, 0 (off) or more.",
+                _("BEARER_CACHE_SECONDS must be a number of seconds, 0 (off) or more."),
                 id=Codes.BAD_BEARER_CACHE_SECONDS,
             )
         ]
@@ -649,19 +717,23 @@ def check_bearer_cache(
     if alias not in caches_setting:
         errors.append(
             Error(
-                f"BEARER_CACHE_ALIAS '{alias}' is not a cache in CACHES.",
-                hint="Valid bearer tokens are cached there; a LocMemCache alias is fastest.",
+                _("BEARER_CACHE_ALIAS '%(alias)s' is not a cache in CACHES.") % {"alias": alias},
+                hint=_("Valid bearer tokens are cached there; a LocMemCache alias is fastest."),
                 id=Codes.BAD_BEARER_CACHE_ALIAS,
             )
         )
     if seconds > LONG_BEARER_CACHE_SECONDS:
         errors.append(
             Warning(
-                f"Revoked bearer tokens stay usable for up to {seconds:g} seconds.",
-                hint="BEARER_CACHE_SECONDS is also the revocation latency: a revoked token, "
-                "or one whose user was deactivated, is accepted until its cache entry "
-                f"expires. Keep it short (at most {LONG_BEARER_CACHE_SECONDS} s), or "
-                "silence this warning if that delay is acceptable.",
+                _("Revoked bearer tokens stay usable for up to %(seconds)s seconds.")
+                % {"seconds": f"{seconds:g}"},
+                hint=_(
+                    "BEARER_CACHE_SECONDS is also the revocation latency: a revoked token, "
+                    "or one whose user was deactivated, is accepted until its cache entry "
+                    "expires. Keep it short (at most %(limit)s s), or silence this warning if "
+                    "that delay is acceptable."
+                )
+                % {"limit": LONG_BEARER_CACHE_SECONDS},
                 id=Codes.LONG_BEARER_CACHE,
             )
         )
@@ -690,12 +762,15 @@ def check_requirements(
             else:
                 if callable(target):
                     continue
-                problem = f"'{path}' is not callable"
+                problem = _("'%(path)s' is not callable") % {"path": path}
             errors.append(
                 Error(
-                    f"REQUIREMENTS['{name}']: the {kind} cannot be used: {problem}.",
-                    hint="A requirement that cannot be imported fails closed: every request "
-                    "it governs is refused (and every list it filters is empty).",
+                    _("REQUIREMENTS['%(name)s']: the %(kind)s cannot be used: %(problem)s.")
+                    % {"name": name, "kind": kind, "problem": problem},
+                    hint=_(
+                        "A requirement that cannot be imported fails closed: every request "
+                        "it governs is refused (and every list it filters is empty)."
+                    ),
                     id=Codes.BAD_REQUIREMENT_IMPORT,
                 )
             )
@@ -744,11 +819,21 @@ def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
             continue
         out.append(
             Warning(
-                f"{entry.endpoint.written} {' '.join(entry.methods)}: no policy names this "
-                f"route; it inherits the strictest of {', '.join(resolved.inherited_from)}.",
-                hint="A route no policy names is never weaker than a sibling route of its view "
-                "that has one (docs/howto/policies-in-settings.md, 'Resources'). Write a policy "
-                "for it, or declare one with @access(..., actions=...), to say what you mean.",
+                _(
+                    "%(route)s %(methods)s: no policy names this route; it inherits the "
+                    "strictest of %(siblings)s."
+                )
+                % {
+                    "route": entry.endpoint.written,
+                    "methods": " ".join(entry.methods),
+                    "siblings": ", ".join(resolved.inherited_from),
+                },
+                hint=_(
+                    "A route no policy names is never weaker than a sibling route of its view "
+                    "that has one (docs/howto/policies-in-settings.md, 'Resources'). Write a "
+                    "policy for it, or declare one with @access(..., actions=...), to say what "
+                    "you mean."
+                ),
                 id=Codes.ROUTE_INHERITS,
             )
         )
@@ -765,13 +850,16 @@ def _unmatched_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
         except (KeyError, PatternError, TypeError):
             continue  # authstatus.E004
         if not matched:
-            methods = spec.get("methods") or "all methods"
+            methods = spec.get("methods") or _("all methods")
             out.append(
                 Warning(
-                    f"The policy for {spec['path']} ({methods}) matches no URL route.",
-                    hint="Policies match the canonical path of a route: without a DRF format "
-                    "suffix or an i18n_patterns language prefix, with its trailing slash. "
-                    "`manage.py authstatus_routes` lists the routes.",
+                    _("The policy for %(path)s (%(methods)s) matches no URL route.")
+                    % {"path": spec["path"], "methods": methods},
+                    hint=_(
+                        "Policies match the canonical path of a route: without a DRF format "
+                        "suffix or an i18n_patterns language prefix, with its trailing slash. "
+                        "`manage.py authstatus_routes` lists the routes."
+                    ),
                     id=Codes.POLICY_MATCHES_NO_ROUTE,
                 )
             )
@@ -791,11 +879,13 @@ def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
         if key in seen:
             out.append(
                 Warning(
-                    f"Two policies for {key[0]} "
-                    f"({' '.join(sorted(key[1])) or 'all methods'}): only one is enforced.",
-                    hint="The higher priority wins, then the pattern text: merge them, or give "
-                    "one a different pattern or methods. (A database row with the same pattern "
-                    "and methods overrides a settings policy by design.)",
+                    _("Two policies for %(path)s (%(methods)s): only one is enforced.")
+                    % {"path": key[0], "methods": " ".join(sorted(key[1])) or _("all methods")},
+                    hint=_(
+                        "The higher priority wins, then the pattern text: merge them, or give "
+                        "one a different pattern or methods. (A database row with the same "
+                        "pattern and methods overrides a settings policy by design.)"
+                    ),
                     id=Codes.DUPLICATE_POLICIES,
                 )
             )
@@ -823,20 +913,28 @@ def _unfiltered_lists(matcher: Matcher[Policy]) -> list[CheckMessage]:
         backends = getattr(endpoint.view_class, "filter_backends", ()) or ()
         problems = []
         if not any(isinstance(b, type) and issubclass(b, PolicyFilterBackend) for b in backends):
-            problems.append("its view's filter_backends leave PolicyFilterBackend out")
+            problems.append(_("its view's filter_backends leave PolicyFilterBackend out"))
         unfiltered = [n for n in names if filters.get(n) is None]
         if unfiltered:
-            problems.append(f"requirement(s) {', '.join(unfiltered)} declare no filter")
+            problems.append(
+                _("requirement(s) %(names)s declare no filter") % {"names": ", ".join(unfiltered)}
+            )
         if problems:
             out.append(
                 Warning(
-                    f"The list route {endpoint.written} has requirements "
-                    f"({', '.join(names)}) but {' and '.join(problems)}.",
-                    hint="A list would show objects its detail route refuses or conceals. Add "
-                    "authstatus.contrib.rest_framework.PolicyFilterBackend to "
-                    "DEFAULT_FILTER_BACKENDS and declare each requirement with a filter: "
-                    "{'check': ..., 'filter': ...}. (A requirement without a filter empties "
-                    "the list: it fails closed.)",
+                    _("The list route %(route)s has requirements (%(names)s) but %(problems)s.")
+                    % {
+                        "route": endpoint.written,
+                        "names": ", ".join(names),
+                        "problems": _(" and ").join(problems),
+                    },
+                    hint=_(
+                        "A list would show objects its detail route refuses or conceals. Add "
+                        "authstatus.contrib.rest_framework.PolicyFilterBackend to "
+                        "DEFAULT_FILTER_BACKENDS and declare each requirement with a filter: "
+                        "{'check': ..., 'filter': ...}. (A requirement without a filter "
+                        "empties the list: it fails closed.)"
+                    ),
                     id=Codes.LIST_WITHOUT_FILTER,
                 )
             )
@@ -862,10 +960,12 @@ def _concealed_with_debug(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
         return []
     return [
         Warning(
-            "Resources are concealed while DEBUG is True.",
-            hint="With DEBUG, Django answers a URL that does not exist with its technical 404 "
-            "page, listing the URL patterns, while a concealed resource gets authstatus's "
-            "404: the two can be told apart. Concealment holds only with DEBUG off.",
+            _("Resources are concealed while DEBUG is True."),
+            hint=_(
+                "With DEBUG, Django answers a URL that does not exist with its technical 404 "
+                "page, listing the URL patterns, while a concealed resource gets authstatus's "
+                "404: the two can be told apart. Concealment holds only with DEBUG off."
+            ),
             id=Codes.CONCEALED_WITH_DEBUG,
         )
     ]
@@ -913,10 +1013,12 @@ def check_policy_names(
         if missing:
             errors.append(
                 Error(
-                    f"POLICIES[{index}] ({spec.get('path')}) names what does not exist: "
-                    f"{', '.join(missing)}.",
-                    hint="Nobody satisfies a policy naming a missing group or permission: it "
-                    "fails closed. Create it, or correct the name.",
+                    _("POLICIES[%(index)s] (%(path)s) names what does not exist: %(missing)s.")
+                    % {"index": index, "path": spec.get("path"), "missing": ", ".join(missing)},
+                    hint=_(
+                        "Nobody satisfies a policy naming a missing group or permission: it "
+                        "fails closed. Create it, or correct the name."
+                    ),
                     id=Codes.UNKNOWN_GROUP_OR_PERMISSION,
                 )
             )
@@ -939,7 +1041,7 @@ def check_token_backends(
     if isinstance(entries, str | bytes) or not isinstance(entries, Sequence) or not entries:
         return [
             Error(
-                "TOKEN_BACKENDS must be a non-empty list of backend dicts.",
+                _("TOKEN_BACKENDS must be a non-empty list of backend dicts."),
                 id=Codes.BAD_TOKEN_BACKEND,
             )
         ]
@@ -952,7 +1054,11 @@ def check_token_backends(
             continue
         except Exception as exc:
             errors.append(
-                Error(f"TOKEN_BACKENDS[{index}] cannot be built: {exc}", id=Codes.BAD_TOKEN_BACKEND)
+                Error(
+                    _("TOKEN_BACKENDS[%(index)s] cannot be built: %(error)s")
+                    % {"index": index, "error": exc},
+                    id=Codes.BAD_TOKEN_BACKEND,
+                )
             )
             continue
         errors.extend(
@@ -985,7 +1091,7 @@ def check_token_backends_reachable(
                 warnings.append(
                     Warning(
                         f"TOKEN_BACKENDS[{index}]: {problem}.",
-                        hint="Until it can, every JWT of this issuer is answered 503.",
+                        hint=_("Until it can, every JWT of this issuer is answered 503."),
                         id=Codes.JWKS_UNUSABLE,
                     )
                 )
@@ -1050,10 +1156,16 @@ def check_discovery(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> 
         return []
     return [
         Warning(
-            f"The RFC 9728 metadata names the authorization server with issuer path "
-            f"'{issuer_path}', but {looked_up} does not serve its RFC 8414 metadata.",
-            hint="RFC 8414 §3.1 clients (the MCP SDKs among them) look there, not under DOT's "
-            "prefix. Include authstatus.urls at the root: path('', include('authstatus.urls')).",
+            _(
+                "The RFC 9728 metadata names the authorization server with issuer path "
+                "'%(issuer_path)s', but %(url)s does not serve its RFC 8414 metadata."
+            )
+            % {"issuer_path": issuer_path, "url": looked_up},
+            hint=_(
+                "RFC 8414 §3.1 clients (the MCP SDKs among them) look there, not under DOT's "
+                "prefix. Include authstatus.urls at the root: "
+                "path('', include('authstatus.urls'))."
+            ),
             id=Codes.SERVER_METADATA_UNREACHABLE,
         )
     ]
@@ -1078,10 +1190,14 @@ def check_cors(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[
         return []
     return [
         Warning(
-            "django-cors-headers is installed but CORS_EXPOSE_HEADERS does not include "
-            "WWW-Authenticate.",
-            hint="Browser clients cannot read the challenges of a 401 or 403 (RFC 6750 §3, "
-            "RFC 9728 resource_metadata): add 'WWW-Authenticate' to CORS_EXPOSE_HEADERS.",
+            _(
+                "django-cors-headers is installed but CORS_EXPOSE_HEADERS does not include "
+                "WWW-Authenticate."
+            ),
+            hint=_(
+                "Browser clients cannot read the challenges of a 401 or 403 (RFC 6750 §3, "
+                "RFC 9728 resource_metadata): add 'WWW-Authenticate' to CORS_EXPOSE_HEADERS."
+            ),
             id=Codes.WWW_AUTHENTICATE_NOT_EXPOSED,
         )
     ]
@@ -1125,12 +1241,17 @@ def check_registration(
         return []
     return [
         Warning(
-            f"LoopbackRegistrationPermission is set but {', '.join(unguarded)} is "
-            "django-oauth-toolkit's own view.",
-            hint="DOT's RFC 7592 update asks no permission (a registration access token could "
-            "turn an anonymous loopback client into a client credentials client) and its "
-            "refusals are 401 access_denied. Include authstatus's version of DOT's URLs: "
-            "path('o/', include('authstatus.contrib.oauth2_provider.provider_urls')).",
+            _(
+                "LoopbackRegistrationPermission is set but %(names)s is django-oauth-toolkit's "
+                "own view."
+            )
+            % {"names": ", ".join(unguarded)},
+            hint=_(
+                "DOT's RFC 7592 update asks no permission (a registration access token could "
+                "turn an anonymous loopback client into a client credentials client) and its "
+                "refusals are 401 access_denied. Include authstatus's version of DOT's URLs: "
+                "path('o/', include('authstatus.contrib.oauth2_provider.provider_urls'))."
+            ),
             id=Codes.REGISTRATION_VIEWS_UNGUARDED,
         )
     ]
@@ -1154,15 +1275,18 @@ def check_database_policies(
         return []  # not migrated yet, or unreachable: nothing to report on
     warnings: list[CheckMessage] = []
     for row in rows:
-        problem = row.problem()
+        problem = row.problem(translated=True)
         if problem is not None:
             warnings.append(
                 Warning(
-                    f"Resource policy #{row.pk} ({row.path!r}) does not validate: {problem}",
-                    hint="It was written around the model's validation (raw SQL, a migration, "
-                    "a restore). Until it is fixed in the admin, it is enforced as its last "
-                    "valid version or closed to everyone, never more open; see "
-                    "docs/howto/policies-in-admin.md.",
+                    _("Resource policy #%(pk)s (%(path)s) does not validate: %(problem)s")
+                    % {"pk": row.pk, "path": repr(row.path), "problem": problem},
+                    hint=_(
+                        "It was written around the model's validation (raw SQL, a migration, "
+                        "a restore). Until it is fixed in the admin, it is enforced as its last "
+                        "valid version or closed to everyone, never more open; see "
+                        "docs/howto/policies-in-admin.md."
+                    ),
                     obj=row,
                     id=Codes.INVALID_DATABASE_POLICY,
                 )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
 
 from authstatus import tokens
 from authstatus.authentication import Result, challenges_for
@@ -74,23 +76,43 @@ class Explanation:
     """For a bearer token (``scopes`` given): how each ``TOKEN_BACKENDS`` entry checks it."""
 
     def lines(self) -> list[str]:
-        """A plain-text rendering (the command prints these)."""
-        out = [
-            f"{self.method} {self.path}",
-            f"route:       {self.route or '(none: Django answers 404)'}",
-            f"enforced by: {self.enforced_by}",
-            f"policy:      {self.source}",
+        """A plain-text rendering (the command prints these), its labels in the active
+        language; values (outcomes, resolutions, headers) are the literal ones."""
+        rows = [
+            (_("route"), self.route or _("(none: Django answers 404)")),
+            (_("enforced by"), self.enforced_by),
+            (_("policy"), self.source),
         ]
         if self.enforced_by == "exempt":
-            out.append("status:      decided by the view itself (exempt)")
+            rows.append((_("status"), _("decided by the view itself (exempt)")))
         else:
             if self.outcome:
-                out.append(f"decision:    {self.outcome} (resolution: {self.resolution})")
-            out.append(f"status:      {self.status}")
+                rows.append(
+                    (
+                        _("decision"),
+                        _("%(outcome)s (resolution: %(resolution)s)")
+                        % {"outcome": self.outcome, "resolution": self.resolution},
+                    )
+                )
+            rows.append((_("status"), str(self.status)))
+        out = [f"{self.method} {self.path}"] + [_labelled(label, value) for label, value in rows]
         out += [f"{name}: {value}" for name, value in self.headers]
-        out += [f"token checked by: {backend}" for backend in self.token_backends]
-        out += [f"note:        {note}" for note in self.notes]
+        checked_by = _("token checked by")
+        out += [f"{checked_by}: {backend}" for backend in self.token_backends]
+        out += [_labelled(_("note"), note) for note in self.notes]
         return out
+
+
+LABEL_WIDTH = 13
+"""``enforced by: `` (the longest English label): values start in one column."""
+
+
+def _labelled(label: str, value: str) -> str:
+    """``label: value`` with the value in column :data:`LABEL_WIDTH`, counting wide (CJK)
+    characters as the two terminal columns they take."""
+    text = f"{label}:"
+    width = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, LABEL_WIDTH - width) + value
 
 
 def default_host() -> str:
@@ -161,7 +183,9 @@ def _explain_plain(
     decision = decide(credentials, resolved.policy, principal, challenges, now=now)
     notes: tuple[str, ...] = ()
     if scopes is not None:
-        notes = ("plain views accept the middleware's authenticators (MIDDLEWARE_AUTHENTICATORS)",)
+        notes = (
+            _("plain views accept the middleware's authenticators (MIDDLEWARE_AUTHENTICATORS)"),
+        )
     common: dict[str, Any] = {
         "route": _route(match),
         "source": resolved.source,
@@ -221,7 +245,7 @@ def _explain_drf(
     resolved = resolve_explained(method, request.path_info, match, view)
     lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "")
     if obj is None and lookup in kwargs and resolved.policy.requirements:
-        notes.append("object-level requirements not decided: give the object's id (--object)")
+        notes.append(_("object-level requirements not decided: give the object's id (--object)"))
     common: dict[str, Any] = {
         "route": _route(match),
         "enforced_by": enforced_by,
@@ -280,8 +304,11 @@ def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]
                 for other in ours:
                     cache.setdefault(type(other), Result.absent())
                 return []
-    kind = "a bearer token" if scopes is not None else "a logged-in user"
-    return [f"this view accepts no {kind}: the request is explained without credentials"]
+    if scopes is not None:
+        return [
+            _("this view accepts no bearer token: the request is explained without credentials")
+        ]
+    return [_("this view accepts no logged-in user: the request is explained without credentials")]
 
 
 def _outcome(response: HttpResponse, decision: Decision | None) -> tuple[str, str]:

@@ -128,7 +128,7 @@ class ResourcePolicy(models.Model):
             rule = rule_from_spec(spec, source=DATABASE, rank=1)
             Matcher([*_valid_settings_rules(), *self._other_rules(), *([rule] if rule else [])])
         except PolicyError as exc:
-            raise ValidationError({exc.field or "__all__": str(exc)}) from exc
+            raise ValidationError({exc.field or "__all__": exc.translated()}) from exc
         super().save(*args, **kwargs)
 
     def spec(self) -> dict[str, Any]:
@@ -153,11 +153,15 @@ class ResourcePolicy(models.Model):
         """The compiled rule (``None`` when disabled); raises PolicyError if invalid."""
         return rule_from_spec(self.spec(), source=DATABASE, rank=1)
 
-    def problem(self) -> str | None:
+    def problem(self, *, translated: bool = False) -> str | None:
         """Why this row cannot be enforced as written (``None``: it can). Values of the wrong
-        type, which JSON fields hold when written around :meth:`clean`, are problems too."""
+        type, which JSON fields hold when written around :meth:`clean`, are problems too.
+        English (for logs) unless ``translated``: then in the active language (the admin,
+        the system checks)."""
         try:
             self.rule()
+        except PolicyError as exc:
+            return exc.translated() if translated else str(exc)
         except Exception as exc:
             return str(exc) or type(exc).__name__
         return None
@@ -177,7 +181,7 @@ class ResourcePolicy(models.Model):
         try:
             rule_from_spec(spec, source=DATABASE, rank=1)
         except PolicyError as exc:
-            raise ValidationError({exc.field or "__all__": str(exc)}) from exc
+            raise ValidationError({exc.field or "__all__": exc.translated()}) from exc
         self._check_names_exist()
 
     def _check_names_exist(self) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 from django.core.cache import caches
 from django.db import connections, router, transaction
+from django.utils.translation import gettext, gettext_noop
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
@@ -85,11 +86,25 @@ SPEC_KEYS = frozenset(POLICY_FIELDS)
 
 
 class PolicyError(ValueError):
-    """A policy that cannot be enforced as written; the message says which field and why."""
+    """A policy that cannot be enforced as written; the message says which field and why.
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    ``message`` is an English ``%``-template over ``params`` (marked with ``gettext_noop``):
+    ``str()`` is the English text (logs), :meth:`translated` the text in the active language
+    (the admin's form errors and problem column, the system checks).
+    """
+
+    def __init__(
+        self, message: str, field: str | None = None, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message % params if params else message)
         self.field = field
+        self.template = message
+        self.params = dict(params or {})
+
+    def translated(self) -> str:
+        """The message in the active language (English when the catalog lacks it)."""
+        template = gettext(self.template)
+        return template % self.params if self.params else template
 
 
 def _strings(value: object, field: str) -> list[str]:
@@ -101,10 +116,18 @@ def _strings(value: object, field: str) -> list[str]:
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list | tuple | set | frozenset):
-        raise PolicyError(f"{field} must be a string or a list of strings, not {value!r}.", field)
+        raise PolicyError(
+            gettext_noop("%(field)s must be a string or a list of strings, not %(value)s."),
+            field,
+            {"field": field, "value": repr(value)},
+        )
     for item in value:
         if not isinstance(item, str):
-            raise PolicyError(f"{field} must hold strings only, not {item!r}.", field)
+            raise PolicyError(
+                gettext_noop("%(field)s must hold strings only, not %(value)s."),
+                field,
+                {"field": field, "value": repr(item)},
+            )
     return list(value)
 
 
@@ -140,8 +163,19 @@ def build_policy(
         level = Access(access)
     except ValueError:
         choices = ", ".join(a.value for a in Access)
-        raise PolicyError(f"'{access}' is not an access level ({choices}).", "access") from None
-    scopes = _scope_tokens(required_scopes, "required_scopes", "OAuth scope (RFC 6750 §3")
+        raise PolicyError(
+            gettext_noop("'%(access)s' is not an access level (%(choices)s)."),
+            "access",
+            {"access": access, "choices": choices},
+        ) from None
+    scopes = _scope_tokens(
+        required_scopes,
+        "required_scopes",
+        gettext_noop(
+            "'%(word)s' is not a valid OAuth scope (RFC 6750 §3: printable ASCII without "
+            "spaces, quotes or backslashes)."
+        ),
+    )
     # Group names may contain spaces: a string is a comma-separated list.
     groups = _strings(required_groups, "required_groups")
     if isinstance(required_groups, str):
@@ -152,8 +186,9 @@ def build_policy(
         app_label, dot, codename = permission.partition(".")
         if not (app_label and dot and codename):
             raise PolicyError(
-                f"'{permission}' is not a permission name ('app_label.codename').",
+                gettext_noop("'%(permission)s' is not a permission name ('app_label.codename')."),
                 "required_permissions",
+                {"permission": permission},
             )
     names = _words(requirements, "requirements")
     # Read only when needed: a malformed REQUIREMENTS setting (authstatus.E008) must not
@@ -162,24 +197,38 @@ def build_policy(
     for requirement in names:
         if requirement not in declared:
             raise PolicyError(
-                f"'{requirement}' is not a requirement declared in AUTHSTATUS['REQUIREMENTS'].",
+                gettext_noop(
+                    "'%(requirement)s' is not a requirement declared in AUTHSTATUS['REQUIREMENTS']."
+                ),
                 "requirements",
+                {"requirement": requirement},
             )
     if level is not Access.AUTHENTICATED and (scopes or group_names or permissions or names):
         raise PolicyError(
-            f"A policy with access '{level.value}' cannot have required scopes, groups, "
-            "permissions or requirements: only authenticated access checks them.",
+            gettext_noop(
+                "A policy with access '%(access)s' cannot have required scopes, groups, "
+                "permissions or requirements: only authenticated access checks them."
+            ),
             "access",
+            {"access": level.value},
         )
     age = _max_age(max_age)
     classes = _scope_tokens(
-        acr_values, "acr_values", "authentication context class reference (RFC 9470 §3"
+        acr_values,
+        "acr_values",
+        gettext_noop(
+            "'%(word)s' is not a valid authentication context class reference (RFC 9470 §3: "
+            "printable ASCII without spaces, quotes or backslashes)."
+        ),
     )
     if level is not Access.AUTHENTICATED and (age is not None or classes):
         raise PolicyError(
-            f"A policy with access '{level.value}' cannot have max_age or acr_values: only "
-            "authenticated access checks how the user authenticated.",
+            gettext_noop(
+                "A policy with access '%(access)s' cannot have max_age or acr_values: only "
+                "authenticated access checks how the user authenticated."
+            ),
             "access",
+            {"access": level.value},
         )
     return Policy(
         access=level,
@@ -195,18 +244,19 @@ def build_policy(
     )
 
 
-def _scope_tokens(value: Any, field: str, what: str) -> tuple[str, ...]:
+def _scope_tokens(value: Any, field: str, message: str) -> tuple[str, ...]:
     """The words of ``value``, each a scope-token: printable ASCII without spaces, quotes or
-    backslashes (RFC 6750 §3; RFC 9470 §3 uses the same syntax for ``acr_values``)."""
+    backslashes (RFC 6750 §3; RFC 9470 §3 uses the same syntax for ``acr_values``);
+    ``message`` (over ``%(word)s``) says what a word that is not one should have been."""
     words = _words(value, field)
     for word in words:
         if not is_scope_token(word):
-            raise PolicyError(
-                f"'{word}' is not a valid {what}: printable ASCII without spaces, quotes or "
-                "backslashes).",
-                field,
-            )
+            raise PolicyError(message, field, {"word": word})
     return words
+
+
+MAX_AGE_NOT_A_NUMBER = gettext_noop("max_age must be a whole number of seconds, not %(value)s.")
+PRIORITY_NOT_A_NUMBER = gettext_noop("priority must be a whole number, not %(value)s.")
 
 
 def _max_age(value: Any) -> int | None:
@@ -214,15 +264,17 @@ def _max_age(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PolicyError(f"max_age must be a whole number of seconds, not {value!r}.", "max_age")
+        raise PolicyError(MAX_AGE_NOT_A_NUMBER, "max_age", {"value": repr(value)})
     try:
         seconds = int(value)
     except ValueError:
-        raise PolicyError(
-            f"max_age must be a whole number of seconds, not {value!r}.", "max_age"
-        ) from None
+        raise PolicyError(MAX_AGE_NOT_A_NUMBER, "max_age", {"value": repr(value)}) from None
     if seconds < 1:
-        raise PolicyError(f"max_age must be at least 1 second, not {seconds}.", "max_age")
+        raise PolicyError(
+            gettext_noop("max_age must be at least 1 second, not %(seconds)s."),
+            "max_age",
+            {"seconds": seconds},
+        )
     return seconds
 
 
@@ -230,9 +282,13 @@ def rule_from_spec(spec: Mapping[str, Any], *, source: str, rank: int) -> Rule[P
     """The rule a policy dict describes (``None`` when disabled), or :class:`PolicyError`."""
     unknown = set(spec) - SPEC_KEYS
     if unknown:
-        raise PolicyError(f"Unknown policy keys: {', '.join(sorted(unknown))}.")
+        raise PolicyError(
+            gettext_noop("Unknown policy keys: %(keys)s."),
+            None,
+            {"keys": ", ".join(sorted(unknown))},
+        )
     if "path" not in spec or not isinstance(spec["path"], str):
-        raise PolicyError("A policy needs a 'path' pattern.", "path")
+        raise PolicyError(gettext_noop("A policy needs a 'path' pattern."), "path")
     if not spec.get("enabled", True):
         return None
     pattern = spec["path"]
@@ -275,11 +331,11 @@ def _method_names(value: object) -> str | list[str]:
 
 def _priority(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PolicyError(f"priority must be a whole number, not {value!r}.", "priority")
+        raise PolicyError(PRIORITY_NOT_A_NUMBER, "priority", {"value": repr(value)})
     try:
         return int(value)
     except ValueError:
-        raise PolicyError(f"priority must be a whole number, not {value!r}.", "priority") from None
+        raise PolicyError(PRIORITY_NOT_A_NUMBER, "priority", {"value": repr(value)}) from None
 
 
 def settings_rules() -> list[Rule[Policy]]:

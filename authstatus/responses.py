@@ -46,6 +46,7 @@ from authstatus.core.decision import (
     decide,
 )
 from authstatus.core.matching import Matcher, PatternError, Rule
+from authstatus.i18n import describe
 
 __all__ = [
     "PROBLEM_JSON",
@@ -86,7 +87,7 @@ def problem(decision: Decision) -> dict[str, object]:
         "type": app_settings.PROBLEM_TYPE_BASE + decision.outcome.value,
         "title": _(TITLES[decision.outcome]),
         "status": decision.status,
-        "detail": decision.description,
+        "detail": describe(decision),
         "resolution": decision.resolution.value,
     }
     if decision.outcome is Outcome.INSUFFICIENT_SCOPE:

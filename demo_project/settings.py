@@ -46,6 +46,10 @@ MIDDLEWARE = [
     # refusals included.
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of problem titles and details, HTML pages and the admin, from
+    # Accept-Language (after SessionMiddleware, before CommonMiddleware, as Django's docs
+    # place it). WWW-Authenticate stays ASCII English whatever the language (RFC 6750 §3).
+    "django.middleware.locale.LocaleMiddleware",
     # Django's CommonMiddleware, except that APPEND_SLASH never redirects to a concealed
     # resource (which would tell it from a missing one).
     "authstatus.middleware.CommonMiddleware",
@@ -99,6 +103,8 @@ else:
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo users have demo passwords
 
 LANGUAGE_CODE = "en-us"
+# The languages authstatus has catalogs for (authstatus/locale/).
+LANGUAGES = [("en", "English"), ("ja", "日本語")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

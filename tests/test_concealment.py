@@ -464,7 +464,9 @@ def test_the_404_is_the_problem_document_for_api_clients_and_html_for_browsers(w
     assert api.status_code == 404
     assert problem(api)["resolution"] == "not_found"
     assert api["Cache-Control"] == "no-store"
-    assert api["Vary"] == "Authorization, Cookie, Accept, origin"  # origin: django-cors-headers
+    # Accept-Language: the demo's LocaleMiddleware (the body is in the client's language);
+    # origin: django-cors-headers.
+    assert api["Vary"] == "Authorization, Cookie, Accept, Accept-Language, origin"
     page = send(_shape("plain function", accept="text/html"), "/t/plain/no-such/", world)
     assert page["Content-Type"] == "text/html; charset=utf-8"
     assert b"Not found" in page.content

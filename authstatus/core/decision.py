@@ -71,10 +71,14 @@ __all__ = [
     "BEARER",
     "CLIENT_CREDENTIALS_GRANT",
     "CLIENT_FLOWS",
+    "DESCRIPTIONS",
     "FLOWS",
     "INSUFFICIENT_USER_AUTHENTICATION",
     "OAUTH2",
     "PARAMETER_ORDER",
+    "STEP_UP_AUTH_TIME_UNKNOWN",
+    "STEP_UP_TOO_OLD",
+    "STEP_UP_WEAKER",
     "Access",
     "CredentialState",
     "Credentials",
@@ -87,6 +91,7 @@ __all__ = [
     "Resolution",
     "decide",
     "refuse",
+    "step_up_params",
     "strictest",
 ]
 
@@ -481,7 +486,7 @@ principal qualified (groups, permissions, requirements), where more scope would 
 
 _RESOLUTION_FOR_FAILURE = {Failure.EXPIRED_TOKEN: Resolution.REFRESH_TOKEN}
 
-_DESCRIPTIONS = {
+DESCRIPTIONS: dict[Outcome, str] = {
     Outcome.INVALID_REQUEST: "The request is malformed.",
     Outcome.AUTHENTICATION_REQUIRED: "Authentication credentials were not provided.",
     Outcome.INVALID_CREDENTIALS: "The credentials provided are not valid.",
@@ -493,6 +498,8 @@ _DESCRIPTIONS = {
     Outcome.NOT_FOUND: "Not found.",
     Outcome.UNAVAILABLE: "The access token cannot be checked now. Try again later.",
 }
+"""The default ``description`` per refusal, in English (it is also the ASCII-only
+``error_description``); the Django adapter translates it for humans (``authstatus.i18n``)."""
 
 
 def decide(
@@ -617,6 +624,22 @@ INSUFFICIENT_USER_AUTHENTICATION = "insufficient_user_authentication"
 """The RFC 9470 §3 error code."""
 
 
+STEP_UP_AUTH_TIME_UNKNOWN = "The time of your last authentication is not known: authenticate again."
+STEP_UP_TOO_OLD = (
+    "Your last authentication is too old: at most %(max_age)s seconds are allowed. "
+    "Authenticate again."
+)
+STEP_UP_WEAKER = "This request needs a stronger authentication: %(acr_values)s."
+"""The RFC 9470 step-up reasons, ``%``-templates over :func:`step_up_params`: English, as the
+``error_description`` must be (RFC 6750 §3 allows ASCII only); the Django adapter translates
+them for the problem ``detail`` from the same templates."""
+
+
+def step_up_params(policy: Policy) -> dict[str, object]:
+    """The values the :data:`STEP_UP_TOO_OLD` and :data:`STEP_UP_WEAKER` templates take."""
+    return {"max_age": policy.max_age, "acr_values": " or ".join(policy.acr_values)}
+
+
 def _step_up_reason(policy: Policy, credentials: Credentials, now: float | None) -> str:
     """Why the credentials' authentication does not meet the policy (RFC 9470), or ``""``.
 
@@ -627,16 +650,11 @@ def _step_up_reason(policy: Policy, credentials: Credentials, now: float | None)
         if now is None:
             raise ValueError("a max_age policy needs the current time: decide(..., now=)")
         if credentials.auth_time is None:
-            return "The time of your last authentication is not known: authenticate again."
+            return STEP_UP_AUTH_TIME_UNKNOWN
         if now - credentials.auth_time > policy.max_age:
-            return (
-                f"Your last authentication is too old: at most {policy.max_age} seconds "
-                "are allowed. Authenticate again."
-            )
+            return STEP_UP_TOO_OLD % step_up_params(policy)
     if policy.acr_values and credentials.acr not in policy.acr_values:
-        return (
-            "This request needs a stronger authentication: " + " or ".join(policy.acr_values) + "."
-        )
+        return STEP_UP_WEAKER % step_up_params(policy)
     return ""
 
 
@@ -754,7 +772,7 @@ def _concealed(policy: Policy) -> Decision:
         Outcome.NOT_FOUND,
         404,
         Resolution.NOT_FOUND,
-        description=_DESCRIPTIONS[Outcome.NOT_FOUND],
+        description=DESCRIPTIONS[Outcome.NOT_FOUND],
         policy=policy,
     )
 
@@ -778,7 +796,7 @@ def _deny(
         challenges,
         failure=credentials.failure,
         required_scopes=policy.required_scopes if outcome is not Outcome.CLOSED else frozenset(),
-        description=credentials.description or _DESCRIPTIONS[outcome],
+        description=credentials.description or DESCRIPTIONS[outcome],
         policy=policy,
         retry_after=credentials.retry_after if outcome is Outcome.UNAVAILABLE else None,
     )

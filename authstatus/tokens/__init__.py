@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_noop
 
 from authstatus.authentication import Result
 from authstatus.conf import app_settings, on_reload
@@ -53,7 +54,7 @@ __all__ = [
 
 SCHEME = "Bearer"
 DATABASE_BACKEND = "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"
-INVALID = "The access token is invalid."
+INVALID = gettext_noop("The access token is invalid.")
 
 _PROVISIONAL = frozenset({Failure.UNKNOWN_TOKEN, Failure.WRONG_ISSUER})
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.utils.translation import gettext_noop
 
 from authstatus.authentication import Result
 from authstatus.core.decision import Credentials, Failure
@@ -60,11 +61,11 @@ __all__ = ["IntrospectionBackend"]
 logger = logging.getLogger("authstatus")
 
 KEY_PREFIX = "authstatus:introspection:"
-INACTIVE = "The access token is not active."
-EXPIRED = "The access token expired."
-WRONG_AUDIENCE = "The access token is not valid for this resource."
-UNKNOWN_USER = "The access token belongs to no user of this service."
-UNAVAILABLE = "The access token cannot be checked now. Try again later."
+INACTIVE = gettext_noop("The access token is not active.")
+EXPIRED = gettext_noop("The access token expired.")
+WRONG_AUDIENCE = gettext_noop("The access token is not valid for this resource.")
+UNKNOWN_USER = gettext_noop("The access token belongs to no user of this service.")
+UNAVAILABLE = gettext_noop("The access token cannot be checked now. Try again later.")
 
 
 class IntrospectionBackend(TokenBackend):

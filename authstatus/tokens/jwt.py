@@ -58,6 +58,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from django.utils.translation import gettext_noop
 from jwcrypto.jwa import JWA
 
 from authstatus.authentication import Result
@@ -79,19 +80,27 @@ ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 MEMO_SIZE = 4096
 
 DESCRIPTIONS: dict[Failure, str] = {
-    Failure.MALFORMED_TOKEN: "The access token is not a well-formed JWT access token.",
-    Failure.DISALLOWED_ALGORITHM: "The access token is signed with an algorithm not accepted.",
-    Failure.WRONG_TOKEN_TYPE: "The token is not a JWT access token (typ at+jwt).",
-    Failure.WRONG_ISSUER: "The access token was issued by an issuer this resource does not trust.",
-    Failure.UNKNOWN_KEY: "The access token is signed with a key the issuer does not publish.",
-    Failure.BAD_SIGNATURE: "The access token signature is invalid.",
-    Failure.EXPIRED_TOKEN: "The access token expired.",
-    Failure.NOT_YET_VALID: "The access token is not valid yet.",
-    Failure.WRONG_AUDIENCE: "The access token is not valid for this resource.",
-    Failure.UNKNOWN_USER: "The access token belongs to no user of this service.",
-    Failure.INACTIVE_USER: "The access token is invalid.",
+    Failure.MALFORMED_TOKEN: gettext_noop(
+        "The access token is not a well-formed JWT access token."
+    ),
+    Failure.DISALLOWED_ALGORITHM: gettext_noop(
+        "The access token is signed with an algorithm not accepted."
+    ),
+    Failure.WRONG_TOKEN_TYPE: gettext_noop("The token is not a JWT access token (typ at+jwt)."),
+    Failure.WRONG_ISSUER: gettext_noop(
+        "The access token was issued by an issuer this resource does not trust."
+    ),
+    Failure.UNKNOWN_KEY: gettext_noop(
+        "The access token is signed with a key the issuer does not publish."
+    ),
+    Failure.BAD_SIGNATURE: gettext_noop("The access token signature is invalid."),
+    Failure.EXPIRED_TOKEN: gettext_noop("The access token expired."),
+    Failure.NOT_YET_VALID: gettext_noop("The access token is not valid yet."),
+    Failure.WRONG_AUDIENCE: gettext_noop("The access token is not valid for this resource."),
+    Failure.UNKNOWN_USER: gettext_noop("The access token belongs to no user of this service."),
+    Failure.INACTIVE_USER: gettext_noop("The access token is invalid."),
 }
-UNAVAILABLE = "The access token issuer's keys cannot be fetched. Try again later."
+UNAVAILABLE = gettext_noop("The access token issuer's keys cannot be fetched. Try again later.")
 
 
 def _b64decode(part: str) -> bytes:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_noop
+
 from authstatus import tokens
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
@@ -85,12 +87,16 @@ class BearerAuthenticator(Authenticator):
         if header is not None and header[0].lower() == SCHEME.lower():
             token = header[1]
             if not is_b64token(token):
-                return _malformed("The Authorization header must be 'Bearer' and one token.")
+                return _malformed(
+                    gettext_noop("The Authorization header must be 'Bearer' and one token.")
+                )
             places.append(token)
         query = request.GET.getlist(PARAMETER)
         body = self._body_tokens(request)
         if len(query) + len(body) + len(places) > 1:
-            return _malformed("The access token must be sent in exactly one place, once.")
+            return _malformed(
+                gettext_noop("The access token must be sent in exactly one place, once.")
+            )
         methods = app_settings.BEARER_METHODS
         if query and "query" in methods:
             places.extend(query)
@@ -101,7 +107,7 @@ class BearerAuthenticator(Authenticator):
         if not places:
             return None
         if not is_b64token(places[0]):
-            return _malformed("The access token is not a valid b64token.")
+            return _malformed(gettext_noop("The access token is not a valid b64token."))
         return places[0]
 
     @staticmethod

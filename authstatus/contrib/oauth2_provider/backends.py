@@ -6,6 +6,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext_noop
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = ["DatabaseBackend"]
 
-INVALID = "The access token is invalid."
-EXPIRED = "The access token expired."
-WRONG_AUDIENCE = "The access token is not valid for this resource."
-REGISTRATION_TOKEN = "A registration access token is not an access token for this resource."
+INVALID = gettext_noop("The access token is invalid.")
+EXPIRED = gettext_noop("The access token expired.")
+WRONG_AUDIENCE = gettext_noop("The access token is not valid for this resource.")
+REGISTRATION_TOKEN = gettext_noop(
+    "A registration access token is not an access token for this resource."
+)
 
 
 class DatabaseBackend(TokenBackend):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_noop
 from rest_framework.exceptions import AuthenticationFailed
 
 from authstatus.authentication import LazyChallenges, Result, authorization_header, combine
@@ -103,7 +104,9 @@ def _foreign_failure(request: Request, raised: AuthenticationFailed) -> Result:
     """A third-party class raised: attribute it to the scheme the client sent, if any."""
     header = authorization_header(request._request)
     scheme = header[0] if header and header[0] else "Unknown"
-    return Result(Credentials.invalid(scheme, Failure.REJECTED, "Invalid credentials."))
+    return Result(
+        Credentials.invalid(scheme, Failure.REJECTED, gettext_noop("Invalid credentials."))
+    )
 
 
 def decide_view(

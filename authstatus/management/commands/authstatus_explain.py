@@ -6,34 +6,46 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from authstatus.explain import explain
 
 
 class Command(BaseCommand):
-    help = "Explain what authstatus answers to METHOD PATH for a client (nothing is sent)."
+    # Lazy, so --help is in the language active when it is printed (django-stubs types help as
+    # str; Django formats it with str()).
+    help = gettext_lazy(  # type: ignore[assignment]
+        "Explain what authstatus answers to METHOD PATH for a client (nothing is sent)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("method")
         parser.add_argument("path")
-        parser.add_argument("--user", help="Username of the client (session login).")
+        parser.add_argument("--user", help=_("Username of the client (session login)."))
         parser.add_argument(
             "--scopes",
-            help='Client sends a bearer token with these scopes, e.g. "read write" '
-            "(of --user if given).",
+            help=_(
+                'Client sends a bearer token with these scopes, e.g. "read write" '
+                "(of --user if given)."
+            ),
         )
-        parser.add_argument("--accept", default="application/json", help="Accept header.")
+        parser.add_argument("--accept", default="application/json", help=_("Accept header."))
         parser.add_argument(
             "--object",
             dest="obj",
             metavar="ID",
-            help="Also decide this object of a DRF detail route (its object requirements): "
-            "the view's get_object() looks it up by the route's lookup parameter.",
+            help=_(
+                "Also decide this object of a DRF detail route (its object requirements): "
+                "the view's get_object() looks it up by the route's lookup parameter."
+            ),
         )
         parser.add_argument(
             "--host",
-            help="Host of the request (default: the first literal entry of ALLOWED_HOSTS, "
-            "else localhost).",
+            help=_(
+                "Host of the request (default: the first literal entry of ALLOWED_HOSTS, "
+                "else localhost)."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,7 +55,7 @@ class Command(BaseCommand):
             try:
                 user = model._default_manager.get_by_natural_key(options["user"])
             except model.DoesNotExist as exc:
-                raise CommandError(f"No user '{options['user']}'.") from exc
+                raise CommandError(_("No user '%(name)s'.") % {"name": options["user"]}) from exc
         scopes = options["scopes"].split() if options["scopes"] is not None else None
         explanation = explain(
             options["method"],

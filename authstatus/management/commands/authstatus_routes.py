@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from authstatus.core.decision import Policy
 from authstatus.resources import INHERITED, route_entries
@@ -33,16 +35,20 @@ def describe(policy: Policy | None) -> str:
 
 
 class Command(BaseCommand):
-    help = (
+    # Lazy, so --help is in the language active when it is printed (django-stubs types help as
+    # str; Django formats it with str()).
+    help = gettext_lazy(  # type: ignore[assignment]
         "List every URL route (format-suffix and slash variants grouped with it) with the "
         "methods its view serves, the policy in force per method and where it comes from."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--all", action="store_true", help="Include exempt routes.")
+        parser.add_argument("--all", action="store_true", help=_("Include exempt routes."))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows: list[tuple[str, str, str, str]] = [("ROUTE", "METHODS", "POLICY", "SOURCE")]
+        rows: list[tuple[str, str, str, str]] = [
+            (_("ROUTE"), _("METHODS"), _("POLICY"), _("SOURCE"))
+        ]
         flagged = 0
         entries = route_entries(include_exempt=options["all"])
         for index, entry in enumerate(entries):
@@ -63,13 +69,20 @@ class Command(BaseCommand):
                 (endpoint.written if first else "", " ".join(entry.methods), policy, source)
             )
             if last:
-                rows += [(f"  also {variant}", "", "", "") for variant in endpoint.variants]
+                rows += [
+                    ("  " + _("also %(variant)s") % {"variant": variant}, "", "", "")
+                    for variant in endpoint.variants
+                ]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:
             line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
             self.stdout.write((line + "  " + row[3]).rstrip())
         if flagged:
             self.stdout.write(
-                f"\n{flagged} row(s) marked '!': no policy names them (they inherit from their "
-                "siblings) or their view leaves PolicyPermission out. See `manage.py check`."
+                "\n"
+                + _(
+                    "%(count)s row(s) marked '!': no policy names them (they inherit from their "
+                    "siblings) or their view leaves PolicyPermission out. See `manage.py check`."
+                )
+                % {"count": flagged}
             )
