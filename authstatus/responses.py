@@ -236,9 +236,6 @@ def not_found_response(request: HttpRequest) -> HttpResponse:
     except policies.PoliciesUnavailable:
         return unavailable_response(request)
     _settle_session(request)
-    from authstatus.uniform import pay_resolution_miss
-
-    pay_resolution_miss(request)
     response = render_decision(request, decide(Credentials.absent(), CONCEALED, None, ()))
     hint = concealed_challenges(request)
     if hint:

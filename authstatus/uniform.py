@@ -22,13 +22,9 @@ for any ``Basic`` header included. Rate-limit those paths (docs/howto/concealmen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import SuspiciousOperation
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.urls import Resolver404
 
 from authstatus.authentication import LazyChallenges, challenges_for
 from authstatus.conf import app_settings, on_reload
@@ -41,13 +37,7 @@ from authstatus.responses import not_found_response, unavailable_response
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = [
-    "UNIFORM_GROUP",
-    "UNIFORM_POLICY",
-    "in_uniform_namespace",
-    "pay_resolution_miss",
-    "uniform_not_found",
-]
+__all__ = ["UNIFORM_GROUP", "UNIFORM_POLICY", "in_uniform_namespace", "uniform_not_found"]
 
 UNIFORM_GROUP = "authstatus: uniform concealment (no such group)"
 
@@ -91,70 +81,8 @@ def in_uniform_namespace(request: HttpRequest) -> bool:
     return _patterns().match(request.method or "GET", request.path_info) is not None
 
 
-def pay_resolution_miss(request: HttpRequest) -> None:
-    """Under the patterns, the ``404`` of a URL a route matched (a concealed refusal, a view's
-    ``Http404``) also pays what Django spends on its missing neighbour before ``handler404``
-    runs. Django's resolver stops at the first pattern that matches; a URL next to it that no
-    route matches goes on through every later pattern, at every level of ``include()``, and
-    ends in ``Resolver404``. This walks the same later patterns with a path none of them
-    matches (``NUL``, which no route contains), so a concealed route does not answer faster
-    than the missing URL beside it (``make bench-concealment``)."""
-    if not app_settings.UNIFORM_CONCEALMENT_PATHS:
-        return
-    match = getattr(request, "resolver_match", None)
-    if match is None or not match.tried:
-        return
-    if _patterns().match(request.method or "GET", request.path_info) is None:
-        return
-    path = request.path_info + "\x00"
-    for prefix, later in _later_patterns(getattr(request, "urlconf", None), match.tried[-1]):
-        level = prefix.match(path)
-        if not level:
-            break
-        path = level[0]
-        for pattern in later:
-            try:  # noqa: SIM105 - cheaper than suppress() per pattern, per request
-                pattern.resolve(path)
-            except Resolver404:
-                pass
-    try:  # the raise is the point: Django's miss ends in one
-        raise Resolver404({"path": path})
-    except Resolver404:
-        pass
-
-
-_later: dict[tuple[object, ...], list[tuple[Any, tuple[Any, ...]]]] = {}
-
-
-def _later_patterns(urlconf: object, chain: Sequence[Any]) -> list[tuple[Any, tuple[Any, ...]]]:
-    """Per level of the matching ``chain`` (outermost first): the level's prefix pattern and
-    the patterns after the one that matched. Static per URLconf and route: remembered."""
-    key = (urlconf, *chain)  # the patterns themselves: an id could be reused
-    if key not in _later:
-        from django.urls import URLResolver, get_resolver
-
-        levels = []
-        resolver: Any = get_resolver(urlconf)  # type: ignore[arg-type]
-        for pattern in chain:
-            patterns = list(resolver.url_patterns)
-            index = next((i for i, p in enumerate(patterns) if p is pattern), len(patterns))
-            levels.append((resolver.pattern, tuple(patterns[index + 1 :])))
-            if not isinstance(pattern, URLResolver):
-                break
-            resolver = pattern
-        _later[key] = levels
-    return _later[key]
-
-
-@receiver(setting_changed)
-def _root_urlconf_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _later.clear()
-
-
 def uniform_not_found(request: HttpRequest) -> HttpResponse:
     """The 404 of a missing URL, after the authentication work of a concealed refusal."""
-    _match_as_a_route(request)
     if _drf_installed():
         from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
         from authstatus.contrib.rest_framework.uniform import uniform_view
@@ -169,17 +97,6 @@ def uniform_not_found(request: HttpRequest) -> HttpResponse:
             response = view(request)
         return response
     return _plain(request)
-
-
-def _match_as_a_route(request: HttpRequest) -> None:
-    """Give the request the ``ResolverMatch`` Django builds for a route that matched, as a
-    concealed route's request has: its construction is part of what the route costs. It has
-    no ``tried`` chain, so :func:`pay_resolution_miss` knows it from a route's."""
-    from django.urls import ResolverMatch
-
-    request.resolver_match = ResolverMatch(
-        uniform_not_found, (), {}, route=request.path_info.lstrip("/")
-    )
 
 
 _drf: dict[int, bool] = {}

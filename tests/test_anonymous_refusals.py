@@ -166,3 +166,24 @@ def test_another_exception_handler_goes_through_drf(client, dispatched):
         assert api_settings.EXCEPTION_HANDLER.__module__ == "rest_framework.views"
         client.get("/api/vault/")
     assert dispatched == ["VaultList"]
+
+
+def test_the_uniform_mode_refuses_a_missing_url_the_same_way(client, dispatched, denials):
+    """``UNIFORM_CONCEALMENT_PATHS``: a missing URL pays what a concealed route pays. Without
+    credentials that is now the shortcut on both sides, not DRF's dispatch on one of them."""
+    from django.conf import settings
+
+    from authstatus.contrib.rest_framework.uniform import UniformNotFound
+
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/**"]}
+    ):
+        concealed = _answer(client, "/api/vault/")
+        missing = _answer(client, "/api/vaulx/")
+        assert dispatched == []
+        client.get("/api/vaulx/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
+        assert dispatched == ["UniformNotFound"]
+    assert concealed == missing
+    assert concealed[0] == 404
+    assert [d["sender"] for d in denials] == [VaultList, UniformNotFound, UniformNotFound]
+    assert denials[1]["decision"].policy.source == "uniform-concealment"

@@ -31,18 +31,13 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
-from types import ModuleType
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.auth.models import AnonymousUser
-from django.contrib.sessions.backends.db import SessionStore
 from django.core import checks as django_checks
 from django.core.cache import cache
 from django.test import override_settings
-from django.urls import URLPattern
-from django.urls.resolvers import RoutePattern
 from django.utils.module_loading import import_string
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -864,69 +859,3 @@ def test_concealed_and_missing_take_comparable_time(world):
         f"concealed {medians['concealed'] * 1e3:.2f} ms, missing {medians['missing'] * 1e3:.2f} ms"
     )
     assert 0.1 < ratio < 10, medians
-
-
-class _Recording(URLPattern):
-    """A route that records the paths Django's resolver tries against it."""
-
-    def __init__(self, route: str, seen: list[str]) -> None:
-        super().__init__(RoutePattern(route, is_endpoint=True), lambda request: None)
-        self.seen = seen
-
-    def resolve(self, path):
-        self.seen.append(path)
-        return super().resolve(path)
-
-
-def test_uniform_mode_makes_a_concealed_refusal_walk_the_later_patterns(rf):
-    """Django's resolver stops at the matching pattern; the missing neighbour of a concealed
-    route goes on through every later pattern. With the mode on, the concealed 404 walks
-    those later patterns too (and only those), with a path that none of them matches."""
-    from django.urls import include, path
-    from django.urls.resolvers import URLResolver
-
-    from authstatus.uniform import pay_resolution_miss
-
-    before, after, nested_after = [], [], []
-    inner = [path("staff/", lambda request: None), _Recording("zzz/", nested_after)]
-    urlconf = ModuleType("uniform_walk_urls")
-    urlconf.urlpatterns = [  # type: ignore[attr-defined]
-        _Recording("first/", before),
-        path("api/", include(inner)),
-        _Recording("last/", after),
-    ]
-    request = rf.get("/api/staff/")
-    from django.urls import get_resolver
-
-    request.urlconf = urlconf
-    request.resolver_match = get_resolver(urlconf).resolve("/api/staff/")
-    assert isinstance(request.resolver_match.tried[-1][0], URLResolver)
-    before.clear()
-    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
-        pay_resolution_miss(request)
-    assert before == []
-    assert nested_after == ["staff/\x00"]
-    assert after == ["api/staff/\x00"]
-
-    after.clear()
-    pay_resolution_miss(request)  # the mode off: nothing walked
-    with override_settings(
-        AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/t/**"]}
-    ):
-        pay_resolution_miss(request)  # another namespace: nothing walked
-    assert after == []
-
-
-def test_uniform_mode_gives_a_missing_url_the_match_of_a_route(rf, world):
-    """A route's request carries a ``ResolverMatch`` (its construction is part of what a
-    concealed route costs); the uniform 404 builds one too, for the view that answers it."""
-    from authstatus.uniform import uniform_not_found
-
-    request = rf.get("/api/vaulx/")
-    request.user = AnonymousUser()
-    request.session = SessionStore()
-    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
-        response = uniform_not_found(request)
-    assert response.status_code == 404
-    assert request.resolver_match.func is uniform_not_found
-    assert request.resolver_match.tried is None
