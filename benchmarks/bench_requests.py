@@ -31,6 +31,7 @@ class Scenario:
 OVERRIDES: dict[str, dict[str, Any]] = {
     "cache-locmem": {"BEARER_CACHE_SECONDS": 60, "BEARER_CACHE_ALIAS": "tokens"},
     "cache-file": {"BEARER_CACHE_SECONDS": 60, "BEARER_CACHE_ALIAS": "default"},
+    "queryset": {"PREPARED_TOKEN_QUERY": False},
 }
 
 
@@ -143,6 +144,13 @@ def scenarios(t: Tokens) -> list[Scenario]:
             "authstatus default classes (Bearer, Session, Basic), valid token",
             Call(a, "/api/bearer-defaults/", t.valid),
             200,
+        ),
+        Scenario(
+            "bearer_queryset",
+            "authstatus Bearer, token looked up by the plain queryset (PREPARED_TOKEN_QUERY off)",
+            Call(a, "/api/bearer/", t.valid),
+            200,
+            group="queryset",
         ),
         Scenario(
             "bearer_cached",

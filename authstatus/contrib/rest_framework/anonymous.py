@@ -135,6 +135,12 @@ def refuse_anonymous(
     found = plan(view_func, uniform=uniform)
     if found is None or not (uniform or _authstatus_handler()):
         return None
+    if policy is None:
+        from authstatus.resources import request_policy
+
+        policy = request_policy(request, view_func)
+    if not policy.conceal or policy.access is Access.ANONYMOUS:
+        return None  # before authenticating: most routes are not concealed
     from authstatus.contrib.rest_framework.authentication import RESULTS_ATTRIBUTE
 
     cache: dict[type, Result] = request.__dict__.setdefault(RESULTS_ATTRIBUTE, {})
@@ -147,12 +153,6 @@ def refuse_anonymous(
                 return None  # a query too large to read: DRF's path logs it and answers
         if result.credentials.state is not CredentialState.ABSENT:
             return None
-    if policy is None:
-        from authstatus.resources import request_policy
-
-        policy = request_policy(request, view_func)
-    if not policy.conceal or policy.access is Access.ANONYMOUS:
-        return None
     decision, result = evaluate(
         request,
         results=[Result.absent()],
