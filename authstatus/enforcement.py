@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "UserPrincipal",
+    "aevaluate",
     "evaluate",
     "is_preflight",
     "log_concealed_failure",
@@ -108,6 +110,40 @@ def evaluate(
     decision = decide(result.credentials, policy, principal, challenges, audience=audience, now=now)
     if announce and not decision.allowed:
         notify(request, decision, result, sender)
+    return decision, result
+
+
+async def aevaluate(
+    request: HttpRequest,
+    *,
+    results: Sequence[Result],
+    challenges: Sequence[Challenge],
+    policy: Policy,
+    sender: type = object,
+) -> tuple[Decision, Result]:
+    """:func:`evaluate` for async code. It runs on the event loop, except when valid
+    credentials must be checked against groups, permissions or requirement predicates (they
+    query the database): then in one thread hop. ``access_denied`` goes out with
+    ``Signal.asend``: sync receivers run in a thread, async ones on the loop, none costs
+    nothing."""
+    if (
+        combine(results).credentials.state is CredentialState.VALID
+        and preflight_policy(request, policy).has_principal_requirements
+    ):
+        return await sync_to_async(evaluate)(
+            request, results=results, challenges=challenges, policy=policy, sender=sender
+        )
+    decision, result = evaluate(
+        request, results=results, challenges=challenges, policy=policy, announce=False
+    )
+    if not decision.allowed:
+        await access_denied.asend(
+            sender=sender,
+            request=request,
+            decision=decision,
+            credentials=result.credentials,
+            user=result.user,
+        )
     return decision, result
 
 

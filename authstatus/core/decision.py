@@ -745,8 +745,20 @@ def _canonical(challenge: Challenge) -> Challenge:
     return Challenge(challenge.scheme, tuple(params))
 
 
+_ALLOWED: dict[int, Decision] = {}
+_ALLOWED_MAX = 4096
+
+
 def _allow(policy: Policy) -> Decision:
-    return Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
+    # Decisions are immutable: one per policy object serves every request it allows. An
+    # entry holds its policy, so the id it is kept under cannot be reused while it lives.
+    decision = _ALLOWED.get(id(policy))
+    if decision is None or decision.policy is not policy:
+        decision = Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
+        if len(_ALLOWED) >= _ALLOWED_MAX:
+            _ALLOWED.clear()
+        _ALLOWED[id(policy)] = decision
+    return decision
 
 
 def _concealed(policy: Policy) -> Decision:
