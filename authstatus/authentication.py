@@ -139,7 +139,10 @@ class SessionAuthenticator(Authenticator):
         return app_settings.SESSION_SCHEME
 
     def authenticate(self, request: HttpRequest) -> Result:
-        return self._result(request, getattr(request, "user", None))
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:  # the common anonymous case, first
+            return _ABSENT
+        return self._result(request, user)
 
     async def aauthenticate(self, request: HttpRequest) -> Result:
         """The user from ``request.auser()`` (``AuthenticationMiddleware``, Django's async

@@ -100,8 +100,9 @@ def evaluate(
     """Decide ``request`` under ``policy`` (the adapter resolved it:
     :mod:`authstatus.resources`); ``announce=False`` leaves sending ``access_denied`` to the
     caller (which knows the final answer only later)."""
-    result = combine(results)
-    policy = preflight_policy(request, policy)
+    result = results[0] if len(results) == 1 else combine(results)
+    if request.method == "OPTIONS":
+        policy = preflight_policy(request, policy)
     principal = (
         UserPrincipal(result.user) if result.credentials.state is CredentialState.VALID else None
     )

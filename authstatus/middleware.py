@@ -57,7 +57,7 @@ from authstatus.authentication import (
     challenges_for,
 )
 from authstatus.conf import app_settings, on_reload
-from authstatus.core.decision import CredentialState, Decision
+from authstatus.core.decision import CredentialState, Decision, Policy
 from authstatus.decorators import is_exempt
 from authstatus.enforcement import (
     aevaluate,
@@ -296,7 +296,7 @@ class AuthStatusMiddleware:
             request,
             results=results,
             challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
-            policy=request_policy(request, view_func),
+            policy=_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
 
@@ -315,9 +315,20 @@ class AuthStatusMiddleware:
             request,
             results=results,
             challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
-            policy=request_policy(request, view_func),
+            policy=_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
+
+
+def _policy(request: HttpRequest, view_func: Any) -> Policy:
+    # request_policy() without its defaults: Django's handler always sets these.
+    return policy_for(
+        request.method or "GET",
+        request.path_info,
+        request.resolver_match,
+        view_func,
+        urlconf=getattr(request, "urlconf", None),
+    )
 
 
 def _unreadable(request: HttpRequest, view_func: Any, exc: SuspiciousOperation) -> None:
