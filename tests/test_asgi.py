@@ -32,7 +32,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from authstatus.core.challenges import Challenge, parse_challenges
 from authstatus.middleware import AuthStatusMiddleware
-from tests.factories import AccessTokenFactory
+from tests.factories import AccessTokenFactory, ResourcePolicyFactory
 from tests.http import COOKIE, EXPIRED_TOKEN, INVALID_TOKEN, bearer, bearer_auth
 
 BEARER_FIRST = [
@@ -203,6 +203,47 @@ def test_middleware_is_async_in_front_of_an_async_handler():
     sync = AuthStatusMiddleware(lambda request: None)
     assert not iscoroutinefunction(sync)
     assert not iscoroutinefunction(sync.process_view)
+
+
+@pytest.mark.django_db
+def test_append_slash_redirects_to_an_async_view_but_never_to_a_concealed_one():
+    client = AsyncClient()
+    redirect = async_to_sync(client.get)("/t/async/private")
+    assert redirect.status_code == 301
+    assert redirect["Location"] == "/t/async/private/"
+    concealed = async_to_sync(client.get)(CONCEALED.rstrip("/"))
+    missing = async_to_sync(client.get)(MISSING.rstrip("/"))
+    assert concealed.status_code == missing.status_code == 404
+    assert concealed.content == missing.content
+
+
+@pytest.mark.django_db
+def test_a_policy_edit_reaches_the_next_async_request_in_one_hop():
+    client = AsyncClient()
+    assert _request(client, "/t/async/open/", None).status_code == 200
+    ResourcePolicyFactory(path="/t/async/open/", access="nobody")  # announces a reload
+    with _hops() as calls:
+        response = _request(client, "/t/async/open/", None)
+    assert response.status_code == 403
+    assert calls.count("PolicyRegistry.matcher") == 1  # the reload, in a thread
+
+
+@pytest.mark.django_db
+def test_the_event_loop_never_loads_policies_itself(caplog, django_assert_max_num_queries):
+    from authstatus.policies import registry
+
+    async def on_the_loop() -> None:
+        current = registry.matcher()
+        registry.invalidate()
+        assert registry.matcher() is current  # not loaded here: aready() does, in a thread
+
+    async_to_sync(on_the_loop)()
+    # Nothing was attempted (a query on the loop would have failed and been logged)...
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("authstatus")] == []
+    # ...and the reload is still due: the next sync call does it.
+    with django_assert_max_num_queries(5) as captured:
+        registry.matcher()
+    assert len(captured) >= 1
 
 
 # --- thread hops ----------------------------------------------------------------------------
