@@ -340,11 +340,17 @@ def _unreadable(request: HttpRequest, view_func: Any, exc: SuspiciousOperation) 
 def _respond(request: HttpRequest, decision: Decision, result: Result) -> HttpResponse | None:
     if decision.allowed:
         if result.credentials.state is CredentialState.VALID:
+            # Both of AuthenticationMiddleware's accessors: an async view reads auser().
             request.user = result.user
+            request.auser = functools.partial(_user, result.user)
         return None
     if decision.status == 404:
         raise Http404
     return render_decision(request, decision)
+
+
+async def _user(user: Any) -> Any:
+    return user
 
 
 def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils.functional import SimpleLazyObject
 
 from authstatus.decorators import access
 
 
 async def _who(request: HttpRequest, what: str) -> HttpResponse:
-    # AuthStatusMiddleware sets request.user to the user it authenticated; otherwise it is
-    # AuthenticationMiddleware's lazy object, which must not be evaluated on the event loop.
-    user = getattr(request, "user", None)  # none without AuthenticationMiddleware
-    if type(user) is SimpleLazyObject:
-        user = await request.auser()
+    # request.user may be AuthenticationMiddleware's lazy object, which must not be evaluated
+    # on the event loop; AuthStatusMiddleware makes auser() the user it authenticated.
+    auser = getattr(request, "auser", None)  # none without AuthenticationMiddleware
+    user = await auser() if auser is not None else None
     name = user.get_username() if user is not None and user.is_authenticated else "anonymous"
     return HttpResponse(f"{what} {name}")
 
