@@ -456,10 +456,11 @@ make bench                  # everything, about 2 minutes; rewrites this page an
 .venv/bin/python -m benchmarks --no-throughput --rounds 5   # quick, in-process only
 ```
 
-`make bench` installs the `bench` extra (gunicorn, uvicorn, matplotlib) and Debian's `wrk` when they are
-missing, then runs `python -m benchmarks`. Exit status 1 when a target fails. Everything runs
-in a temporary directory (SQLite database seeded with 20,000 tokens, file-based cache) that is
-removed afterwards; the server listens on 127.0.0.1 only.
+`make bench` installs the `bench` extra (gunicorn, uvicorn, matplotlib) and Debian's `wrk`
+when they are missing, then runs `python -m benchmarks`. Exit status 1 when a target fails.
+Everything runs in a temporary directory (SQLite database seeded with 20,000 tokens,
+file-based cache) that is removed afterwards; the servers listen on 127.0.0.1 only.
+`--no-throughput` skips gunicorn, `--no-asgi` uvicorn.
 
 ## How to read it
 
