@@ -192,6 +192,19 @@ def test_concealed_async_view_answers_like_a_missing_url():
     }
 
 
+@pytest.mark.django_db
+def test_an_unreadable_query_is_a_404_on_a_concealed_async_view_and_a_400_elsewhere():
+    query = "?" + "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    client = AsyncClient()
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST):  # the bearer one reads the query
+        concealed = _request(client, CONCEALED + query, None)
+        missing = _request(client, MISSING + query, None)
+        private = _request(client, "/t/async/private/" + query, None)
+    assert concealed.status_code == missing.status_code == 404
+    assert concealed.content == missing.content
+    assert private.status_code == 400
+
+
 def test_middleware_is_async_in_front_of_an_async_handler():
     async def get_response(request: Any) -> Any:
         return None
