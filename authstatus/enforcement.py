@@ -37,6 +37,8 @@ __all__ = [
 
 logger = logging.getLogger("authstatus")
 
+_VALID = CredentialState.VALID  # read per request: a module constant costs less (Python 3.11)
+
 
 class UserPrincipal:
     """A Django user as the core sees it. Each check queries only when the policy asks.
@@ -103,9 +105,7 @@ def evaluate(
     result = results[0] if len(results) == 1 else combine(results)
     if request.method == "OPTIONS":
         policy = preflight_policy(request, policy)
-    principal = (
-        UserPrincipal(result.user) if result.credentials.state is CredentialState.VALID else None
-    )
+    principal = UserPrincipal(result.user) if result.credentials.state is _VALID else None
     # The clock is read here, not in the core, and only when a policy measures an age.
     now = time.time() if policy.max_age is not None else None
     decision = decide(result.credentials, policy, principal, challenges, audience=audience, now=now)
