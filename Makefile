@@ -95,9 +95,9 @@ bench-concealment: setup ## Concealed vs missing timing per credential kind, uni
 	$(VPY) -m benchmarks.bench_concealment
 
 # Installs what only the benchmark needs when it is missing: the `bench` extra (gunicorn,
-# matplotlib) and Debian's wrk. Rewrites docs/performance.md and docs/performance-*.png.
+# uvicorn, matplotlib) and Debian's wrk. Rewrites docs/performance.md and docs/performance-*.png.
 bench: setup ## Run the benchmarks, rewrite docs/performance.md (BENCH_ARGS=--help for options)
-	@$(VPY) -c 'import gunicorn, matplotlib' 2>/dev/null || $(PIP) install -e '.[bench]'
+	@$(VPY) -c 'import gunicorn, matplotlib, uvicorn' 2>/dev/null || $(PIP) install -e '.[bench]'
 	@command -v wrk >/dev/null || { \
 		echo "installing wrk (Debian package)"; \
 		$(SUDO) apt-get update -qq && \

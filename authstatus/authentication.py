@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import aauthenticate, authenticate
 from django.shortcuts import resolve_url
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext_noop
@@ -100,6 +101,9 @@ class Authenticator:
       order: :meth:`challenge`, plus for bearer tokens the opt-in ``OAuth2`` flow challenge.
     * :attr:`can_fail` is ``False`` for authenticators that can only report ``ABSENT`` or
       ``VALID`` (sessions): once another authenticator has succeeded they need not run.
+    * :meth:`aauthenticate` is :meth:`authenticate` for async code (``AuthStatusMiddleware``
+      in front of an async view under ASGI). The default runs :meth:`authenticate` in a
+      thread (``sync_to_async``, one hop); override it to decide on the event loop.
     """
 
     scheme: ClassVar[str]
@@ -107,6 +111,9 @@ class Authenticator:
 
     def authenticate(self, request: HttpRequest) -> Result:
         raise NotImplementedError
+
+    async def aauthenticate(self, request: HttpRequest) -> Result:
+        return await sync_to_async(self.authenticate)(request)
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return Challenge(self.scheme, (("realm", app_settings.REALM),))
@@ -134,9 +141,23 @@ class SessionAuthenticator(Authenticator):
 
     def authenticate(self, request: HttpRequest) -> Result:
         user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:  # the common anonymous case, first
+            return _ABSENT
+        return self._result(request, user)
+
+    async def aauthenticate(self, request: HttpRequest) -> Result:
+        """The user from ``request.auser()`` (``AuthenticationMiddleware``, Django's async
+        path): no thread hop without a session cookie; with one, the session and user
+        queries run through Django's async ORM and session API."""
+        auser = getattr(request, "auser", None)
+        if auser is None:
+            return self._result(request, getattr(request, "user", None))
+        return self._result(request, await auser())
+
+    def _result(self, request: HttpRequest, user: Any) -> Result:
         if user is None or not user.is_authenticated or not user.is_active:
             return Result.absent()
-        auth_time, acr = session_authentication(request)
+        auth_time, acr = session_authentication(request)  # the session is loaded by now
         return Result(Credentials.valid(self.scheme, auth_time=auth_time, acr=acr), user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:
@@ -165,6 +186,23 @@ class BasicAuthenticator(Authenticator):
     scheme = "Basic"
 
     def authenticate(self, request: HttpRequest) -> Result:
+        parsed = self._parse(request)
+        if isinstance(parsed, Result):
+            return parsed
+        username, password = parsed
+        return self._checked(authenticate(request, username=username, password=password))
+
+    async def aauthenticate(self, request: HttpRequest) -> Result:
+        """No thread hop without Basic credentials; with them, Django's ``aauthenticate``
+        (the backends' async API: password hashing runs in a thread)."""
+        parsed = self._parse(request)
+        if isinstance(parsed, Result):
+            return parsed
+        username, password = parsed
+        user = await aauthenticate(request, username=username, password=password)
+        return self._checked(user)
+
+    def _parse(self, request: HttpRequest) -> Result | tuple[str, str]:
         header = authorization_header(request)
         if header is None or header[0].lower() != "basic":
             return Result.absent()
@@ -177,8 +215,9 @@ class BasicAuthenticator(Authenticator):
                     gettext_noop("The Basic credentials could not be decoded."),
                 )
             )
-        username, password = decoded
-        user = authenticate(request, username=username, password=password)
+        return decoded
+
+    def _checked(self, user: Any) -> Result:
         if user is None:
             return Result(
                 Credentials.invalid(

@@ -27,10 +27,11 @@ does not exist. Nothing else may tell the two apart:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
@@ -48,16 +49,18 @@ from django.urls import (
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import Promise
 
+from authstatus import policies
 from authstatus.authentication import (
     URI_TOKEN_ATTRIBUTE,
     LazyChallenges,
     Result,
     challenges_for,
 )
-from authstatus.conf import app_settings
-from authstatus.core.decision import CredentialState, Decision
+from authstatus.conf import app_settings, on_reload
+from authstatus.core.decision import CredentialState, Decision, Policy
 from authstatus.decorators import is_exempt
 from authstatus.enforcement import (
+    aevaluate,
     evaluate,
     log_concealed_failure,
     middleware_authenticators,
@@ -72,7 +75,7 @@ from authstatus.responses import (
 )
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 __all__ = [
     "AuthStatusMiddleware",
@@ -175,24 +178,75 @@ def _resolve_login_view(urlconf: str | None) -> Any:
 def _forget_login_views(*, setting: str, **kwargs: Any) -> None:
     if setting in ("LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
         _login_views.clear()
+        _plans.clear()
+
+
+# What process_view does for a view, decided once per (view, namespace, URLconf): whether
+# it is enforced is fixed by the route and the settings, never by the request.
+_SKIP, _ENFORCE, _AUTHORIZE, _DRF = 0, 1, 2, 3
+_VALID = CredentialState.VALID  # read per request: a module constant costs less (Python 3.11)
+_plans: dict[tuple[Any, str, str | None], int] = {}
+_PLANS_MAX = 10_000  # views made per request (unusual) must not grow it without bound
+
+
+def _plan(request: HttpRequest, view_func: Any) -> int:
+    match = request.resolver_match
+    namespace = match.namespace if match is not None else ""
+    urlconf = getattr(request, "urlconf", None)
+    key = (view_func, namespace, urlconf)
+    plan = _plans.get(key)
+    if plan is None:
+        namespaces = match.namespaces if match is not None else ()
+        if is_drf_view(view_func):
+            # PolicyPermission enforces DRF views, exempt namespaces or not; the middleware
+            # answers only a concealed refusal of a request without credentials, as it would.
+            plan = _DRF
+        elif AuthStatusMiddleware._enforces(request, view_func, namespaces):
+            plan = _ENFORCE
+        elif namespaces and not is_drf_view(view_func) and _authorization_view(view_func):
+            plan = _AUTHORIZE
+        else:
+            plan = _SKIP
+        if len(_plans) >= _PLANS_MAX:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
+
+
+def _authorization_view(view_func: Any) -> bool:
+    from authstatus.contrib.oauth2_provider.authtime import authorization_view
+
+    return authorization_view(view_func)
+
+
+on_reload(_plans.clear)
 
 
 class AuthStatusMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    """Sync and async (Django's "Asynchronous support" for middleware): in front of an async
+    view under ASGI, anonymous and session requests are decided on the event loop, without
+    ``sync_to_async``; a bearer token costs one thread hop, for its query
+    (:func:`authstatus.tokens.acheck`). See ``docs/howto/asgi.md``."""
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if response.status_code == 404:
-            # Deciding a concealed refusal reads the session, so SessionMiddleware marks that
-            # 404 "Vary: Cookie"; a URL that does not exist is answered without reading it.
-            # Every 404 varies like a refusal, so the header cannot tell the two apart.
-            patch_vary_headers(response, VARY)
-        if getattr(request, URI_TOKEN_ATTRIBUTE, False) or _token_in_query(request):
-            # RFC 6750 §2.3: a response to a request with the token in the URI query — also
-            # where no authenticator looked (a missing URL), or a 404 would differ.
-            patch_cache_control(response, private=True)
-        return response
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+            # Django's handler runs a sync process_view through sync_to_async in async mode
+            # (BaseHandler.adapt_method_mode): a coroutine function runs on the loop.
+            self.process_view = self._aprocess_view  # type: ignore[method-assign,assignment]
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        return _finish(request, self.get_response(request))
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        return _finish(request, await self.get_response(request))
 
     def process_view(
         self,
@@ -201,25 +255,33 @@ class AuthStatusMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        match = request.resolver_match
-        namespaces = match.namespaces if match is not None else ()
-        if is_drf_view(view_func):
-            # PolicyPermission enforces DRF views, exempt namespaces or not; the shortcut
-            # answers only what it would.
-            return _refuse_anonymous(request, view_func)
-        if not self._enforces(request, view_func, namespaces):
-            return _mark_authorization(request, view_func) if namespaces else None
+        plan = _plan(request, view_func)
+        if plan != _ENFORCE:
+            if plan == _DRF:
+                return _refuse_anonymous(request, view_func)
+            return _mark_authorization(request, view_func) if plan == _AUTHORIZE else None
         try:
             decision, result = self._decide(request, view_func)
         except PoliciesUnavailable:
             return unavailable_response(request)
-        if decision.allowed:
-            if result.credentials.state is CredentialState.VALID:
-                request.user = result.user
+        return _respond(request, decision, result)
+
+    async def _aprocess_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], *arguments: Any
+    ) -> HttpResponse | None:
+        """:meth:`process_view` in async mode (the view's args and kwargs are unused)."""
+        plan = _plan(request, view_func)
+        if plan != _ENFORCE:
+            if plan == _AUTHORIZE:  # DOT's sync view reads the session: it runs in a thread
+                return await sync_to_async(_mark_authorization)(request, view_func)
+            if plan == _DRF:  # DRF views are sync: the view runs in a thread too
+                return await sync_to_async(_refuse_anonymous)(request, view_func)
             return None
-        if decision.status == 404:
-            raise Http404
-        return render_decision(request, decision)
+        try:
+            decision, result = await self._adecide(request, view_func)
+        except PoliciesUnavailable:
+            return unavailable_response(request)
+        return _respond(request, decision, result)
 
     @staticmethod
     def _enforces(request: HttpRequest, view_func: Any, namespaces: Iterable[str]) -> bool:
@@ -237,17 +299,80 @@ class AuthStatusMiddleware:
         try:
             results = [a.authenticate(request) for a in authenticators]
         except SuspiciousOperation as exc:
-            if request_policy(request, view_func).conceal:
-                log_concealed_failure(request, exc)
-                raise Http404 from None
+            _unreadable(request, view_func, exc)
             raise
         return evaluate(
             request,
             results=results,
             challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
-            policy=request_policy(request, view_func),
+            policy=_policy(request, view_func),
             sender=AuthStatusMiddleware,
         )
+
+    @staticmethod
+    async def _adecide(request: HttpRequest, view_func: Any) -> tuple[Decision, Result]:
+        """:meth:`_decide` on the event loop (see :meth:`Authenticator.aauthenticate`)."""
+        authenticators = middleware_authenticators()
+        try:
+            results = [await a.aauthenticate(request) for a in authenticators]
+        except SuspiciousOperation as exc:
+            await policies.registry.aready()
+            _unreadable(request, view_func, exc)
+            raise
+        await policies.registry.aready()
+        return await aevaluate(
+            request,
+            results=results,
+            challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
+            policy=_policy(request, view_func),
+            sender=AuthStatusMiddleware,
+        )
+
+
+def _policy(request: HttpRequest, view_func: Any) -> Policy:
+    # request_policy() without its defaults: Django's handler always sets these.
+    return policy_for(
+        request.method or "GET",
+        request.path_info,
+        request.resolver_match,
+        view_func,
+        urlconf=getattr(request, "urlconf", None),
+    )
+
+
+def _unreadable(request: HttpRequest, view_func: Any, exc: SuspiciousOperation) -> None:
+    if request_policy(request, view_func).conceal:
+        log_concealed_failure(request, exc)
+        raise Http404 from None
+
+
+def _respond(request: HttpRequest, decision: Decision, result: Result) -> HttpResponse | None:
+    if decision.allowed:
+        if result.credentials.state is _VALID:
+            # Both of AuthenticationMiddleware's accessors: an async view reads auser().
+            request.user = result.user
+            request.auser = functools.partial(_user, result.user)
+        return None
+    if decision.status == 404:
+        raise Http404
+    return render_decision(request, decision)
+
+
+async def _user(user: Any) -> Any:
+    return user
+
+
+def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    if response.status_code == 404:
+        # Deciding a concealed refusal reads the session, so SessionMiddleware marks that
+        # 404 "Vary: Cookie"; a URL that does not exist is answered without reading it.
+        # Every 404 varies like a refusal, so the header cannot tell the two apart.
+        patch_vary_headers(response, VARY)
+    if getattr(request, URI_TOKEN_ATTRIBUTE, False) or _token_in_query(request):
+        # RFC 6750 §2.3: a response to a request with the token in the URI query — also
+        # where no authenticator looked (a missing URL), or a 404 would differ.
+        patch_cache_control(response, private=True)
+    return response
 
 
 def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | None:
@@ -316,6 +441,18 @@ class CommonMiddleware(common.CommonMiddleware):
     serve it; and while policies cannot be loaded, nothing is redirected. ``PREPEND_WWW``
     redirects then keep the path as sent.
     """
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        """Django's ``MiddlewareMixin`` runs ``process_request`` and ``process_response`` in
+        a thread under ASGI; both only read settings and resolve URLs, so they run on the
+        event loop here (policies are made ready first, in a thread only when a load is
+        due)."""
+        response: HttpResponseBase | None = self.process_request(request)
+        if response is None:
+            response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
+        if response.status_code == 404:
+            await policies.registry.aready()
+        return self.process_response(request, response)
 
     def should_redirect_with_slash(self, request: HttpRequest) -> bool:
         if not super().should_redirect_with_slash(request):

@@ -13,6 +13,7 @@ declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from authstatus.models import ResourcePolicy
 
+from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.db import connections, router, transaction
 from django.utils.translation import gettext, gettext_noop
@@ -608,9 +610,20 @@ class PolicyRegistry:
             return matcher
         return self._refresh(matcher)
 
+    async def aready(self) -> None:
+        """Make :meth:`matcher` answer from memory, for async code: nothing to do in steady
+        state; when a load, reload or resync is due (they query the database), it runs in a
+        thread (one ``sync_to_async`` hop), as the async ORM would."""
+        if self._matcher is None or self._reload_wanted or time.monotonic() >= self._next_resync:
+            await sync_to_async(self.matcher)()
+
     def _refresh(self, matcher: Matcher[Policy] | None) -> Matcher[Policy]:
         if matcher is None:
             return self._first_load()
+        if _event_loop_running():
+            # The database must not be queried on an event loop's thread; the next
+            # aready() (AuthStatusMiddleware's async path) reloads in a thread.
+            return matcher
         # Policies are loaded: never wait. The thread holding the lock reloads; the others
         # answer with the current policies meanwhile.
         if not self._lock.acquire(blocking=False):
@@ -799,6 +812,14 @@ def _after_fork(ref: weakref.ref[PolicyRegistry]) -> None:
 _UNKNOWN = object()  # the cache could not be read
 _PROVISIONAL = object()  # loaded inside the transaction that changed a policy
 _STALE = object()  # the last reload failed
+
+
+def _event_loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _poll_interval() -> float:

@@ -7,6 +7,8 @@
 3. Throughput under gunicorn + wrk, with a policy edited under load
    (:mod:`benchmarks.bench_throughput`).
 4. Concealed vs missing response time (``benchmarks/bench_concealment.py``, its own process).
+5. Latency under ASGI: uvicorn serving an async view with and without authstatus
+   (:mod:`benchmarks.bench_asgi`).
 
 Prints the tables and the targets (PASS/FAIL), writes ``docs/performance.md`` and its plots.
 Exit status 1 when a target is missed or the policy-edit run saw a contradiction or error.
@@ -35,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
     parser.add_argument("--matcher-repeats", type=int, default=5)
     parser.add_argument("--no-throughput", action="store_true", help="skip gunicorn + wrk")
+    parser.add_argument("--no-asgi", action="store_true", help="skip uvicorn + wrk (ASGI)")
+    parser.add_argument(
+        "--asgi-rounds", type=int, default=10, help="paired wrk rounds per ASGI cell"
+    )
     parser.add_argument(
         "--no-concealment", action="store_true", help="skip benchmarks/bench_concealment.py"
     )
@@ -127,14 +133,27 @@ def _run(args: argparse.Namespace, bench_dir: str, started: float) -> int:
             [sys.executable, "-m", "benchmarks.bench_concealment"], cwd=ROOT, env=env, check=False
         ).returncode
 
-    targets = report.targets(rows, sizes, matcher_status, runs, concealment_status)
+    asgi = []
+    if not args.no_asgi:
+        from benchmarks import bench_asgi
+
+        asgi_seconds = max(1.0, args.seconds / args.asgi_rounds)
+        print()
+        print(
+            f"== 5. latency under ASGI: uvicorn (1 worker) + wrk (1 connection), async view, "
+            f"{args.asgi_rounds} paired rounds of {asgi_seconds:g} s per cell =="
+        )
+        asgi = bench_asgi.run(tokens, bench_dir, asgi_seconds, args.asgi_rounds)
+        print(bench_asgi.table(asgi))
+
+    targets = report.targets(rows, sizes, matcher_status, runs, concealment_status, asgi)
     print()
     print("== targets ==")
     for line in targets.lines:
         print(line)
     elapsed = time.monotonic() - started
     if not args.no_report:
-        written = report.write(ROOT / "docs", versions, args, rows, sizes, runs, targets)
+        written = report.write(ROOT / "docs", versions, args, rows, sizes, runs, targets, asgi)
         print()
         print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
     print(f"total time {elapsed:.0f} s")

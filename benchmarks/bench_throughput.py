@@ -123,31 +123,37 @@ def parse_wrk(out: str) -> Wrk:
 class Server:
     """gunicorn serving benchmarks.wsgi on loopback; started and stopped by this process."""
 
+    settings = "benchmarks.settings"
+    name = "gunicorn"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "benchmarks.wsgi:application",
+            "--workers",
+            str(WORKERS),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+        ]
+
     def __init__(self, bench_dir: str) -> None:
         self.port = _free_port()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+            "DJANGO_SETTINGS_MODULE": self.settings,
             "AUTHSTATUS_BENCH_DIR": bench_dir,
             "AUTHSTATUS_BENCH_POLL_INTERVAL": str(POLL_INTERVAL),
             "PYTHONPATH": str(ROOT),
         }
         self.env = env
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "benchmarks.wsgi:application",
-                "--workers",
-                str(WORKERS),
-                "--worker-class",
-                "sync",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
+            self.command(),
             cwd=ROOT,
             env=env,
             start_new_session=True,
@@ -161,7 +167,7 @@ class Server:
                 pass
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("gunicorn did not start")
+                raise RuntimeError(f"{self.name} did not start")
             time.sleep(0.2)
 
     def stop(self) -> None:

@@ -86,6 +86,8 @@ BENCH_POLICIES = [
     {"path": "/api/scoped/", "access": "authenticated", "required_scopes": "admin"},
     {"path": "/api/closed/", "access": "nobody"},
     {"path": "/api/concealed/", "access": "authenticated", "conceal": True},
+    {"path": "/async/plain/", "access": "anonymous"},
+    {"path": "/async/bearer/", "access": "authenticated"},
 ]
 
 AUTHSTATUS = {

@@ -23,6 +23,9 @@ authstatus = [
     path("api/closed/", views.Bearer.as_view()),
     path("api/concealed/", views.Bearer.as_view()),
     path("api/flip/", views.Bearer.as_view()),
+    # The ASGI section (benchmarks.bench_asgi), vs stock async/plain/.
+    path("async/plain/", views.plain_async),  # anonymous policy
+    path("async/bearer/", views.plain_async),  # authenticated policy, a bearer token
 ]
 
 urlpatterns = [path("", include(authstatus))]

@@ -11,6 +11,7 @@ stock = [
     path("plain/", views.plain),
     path("oauth2/", views.StockOAuth2.as_view()),
     path("oauth2-scope/", views.StockOAuth2Scope.as_view()),
+    path("async/plain/", views.plain_async),
 ]
 
 urlpatterns = [path("stock/", include(stock))]

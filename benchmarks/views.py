@@ -25,6 +25,11 @@ def plain(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b'{"ok": true}', content_type="application/json")
 
 
+async def plain_async(request: HttpRequest) -> HttpResponse:
+    """The ASGI section's view (:mod:`benchmarks.bench_asgi`): an async plain view."""
+    return HttpResponse(b'{"ok": true}', content_type="application/json")
+
+
 class Resource(APIView):
     def get(self, request: Request) -> Response:
         return Response({"ok": True})

@@ -401,6 +401,17 @@ class Policy:
 
 _ACCESS_ORDER = (Access.ANONYMOUS, Access.AUTHENTICATED, Access.NOBODY)
 
+# Members read on every request, as module constants: reading one from its Enum class costs
+# about 0.1 µs on Python 3.11, and deciding an anonymous request reads half a dozen.
+_MALFORMED, _INVALID, _UNVERIFIABLE, _ABSENT = (
+    CredentialState.MALFORMED,
+    CredentialState.INVALID,
+    CredentialState.UNVERIFIABLE,
+    CredentialState.ABSENT,
+)
+_ANONYMOUS, _NOBODY = Access.ANONYMOUS, Access.NOBODY
+_ALLOWED_OUTCOME = Outcome.ALLOWED
+
 
 def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
     """One policy at least as strict as each of ``policies``: the most closed access, and
@@ -477,7 +488,7 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
-        return self.outcome is Outcome.ALLOWED
+        return self.outcome is _ALLOWED_OUTCOME
 
 
 AUDIENCE_OUTCOMES = frozenset({Outcome.INSUFFICIENT_SCOPE})
@@ -554,10 +565,11 @@ def _refusal(
     credentials: Credentials, policy: Policy, principal: Principal | None, now: float | None
 ) -> _Refusal | None:
     """The refusal the table gives (the rules of the module docstring), ``None`` if allowed."""
-    if credentials.state is CredentialState.MALFORMED:
+    state, access = credentials.state, policy.access
+    if state is _MALFORMED:
         # RFC 6750 §3.1 invalid_request: only the Bearer challenge, the request is the problem.
         return Outcome.INVALID_REQUEST, 400, Resolution.FIX_REQUEST, "invalid_request", credentials
-    if credentials.state is CredentialState.INVALID:
+    if state is _INVALID:
         return (
             Outcome.INVALID_CREDENTIALS,
             401,
@@ -565,16 +577,16 @@ def _refusal(
             "invalid_token",
             credentials,
         )
-    if credentials.state is CredentialState.UNVERIFIABLE:
+    if state is _UNVERIFIABLE:
         # Neither valid nor invalid: a 401 would tell a valid client its token is bad.
         return Outcome.UNAVAILABLE, 503, Resolution.RETRY_LATER, None, credentials
-    if policy.access is Access.NOBODY:
+    if access is _NOBODY:
         return Outcome.CLOSED, 403, Resolution.NOT_AVAILABLE, None, credentials
-    if credentials.state is CredentialState.ABSENT:
-        if policy.access is Access.ANONYMOUS:
+    if state is _ABSENT:
+        if access is _ANONYMOUS:
             return None
         return Outcome.AUTHENTICATION_REQUIRED, 401, Resolution.AUTHENTICATE, None, credentials
-    if policy.access is Access.ANONYMOUS:
+    if access is _ANONYMOUS:
         return None
     if principal is None:
         raise ValueError("valid credentials need a principal")
@@ -763,8 +775,20 @@ def _canonical(challenge: Challenge) -> Challenge:
     return Challenge(challenge.scheme, tuple(params))
 
 
+_ALLOWED: dict[int, Decision] = {}
+_ALLOWED_MAX = 4096
+
+
 def _allow(policy: Policy) -> Decision:
-    return Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
+    # Decisions are immutable: one per policy object serves every request it allows. An
+    # entry holds its policy, so the id it is kept under cannot be reused while it lives.
+    decision = _ALLOWED.get(id(policy))
+    if decision is None or decision.policy is not policy:
+        decision = Decision(Outcome.ALLOWED, 200, Resolution.NONE, policy=policy)
+        if len(_ALLOWED) >= _ALLOWED_MAX:
+            _ALLOWED.clear()
+        _ALLOWED[id(policy)] = decision
+    return decision
 
 
 def _concealed(policy: Policy) -> Decision:

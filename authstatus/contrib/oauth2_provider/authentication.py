@@ -80,6 +80,16 @@ class BearerAuthenticator(Authenticator):
             return Result.absent()
         return tokens.check(request, found)
 
+    async def aauthenticate(self, request: HttpRequest) -> Result:
+        """:meth:`authenticate` for async code: no thread hop without a token; with one,
+        the backends run in one (:func:`authstatus.tokens.acheck`)."""
+        found = self._token(request)
+        if isinstance(found, Result):
+            return found
+        if found is None:
+            return Result.absent()
+        return await tokens.acheck(request, found)
+
     def _token(self, request: HttpRequest) -> str | Result | None:
         """The token string, ``None`` when absent, or a ``MALFORMED`` result."""
         places: list[str] = []
