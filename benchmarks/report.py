@@ -460,8 +460,9 @@ the bearer path exactly one (the token query), as `tests/test_asgi.py` counts.
 Under ASGI, Django runs each request's sync code in a thread of its own
 (`ThreadSensitiveContext`), so the token query opens a database connection per request, as
 Django's async ORM would (Django's documentation asks for persistent connections to be off
-under ASGI, and for a connection pool instead): that, not the decision, is most of the bearer
-row. See [ASGI and async views](howto/asgi.md).
+under ASGI, and for a connection pool instead): opening it, not the decision, is most of the
+bearer row (the token lookup's statement is compiled once per alias, not per connection).
+See [ASGI and async views](howto/asgi.md).
 
 {asgi}
 

@@ -295,3 +295,58 @@ def test_prepared_token_query_off_uses_the_queryset(alice, django_assert_num_que
             loaded = tokenloader.load(AccessToken, checksum)
             assert (loaded.user, loaded.application) == (token.user, token.application)
         assert loaded == token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_lookup_is_compiled_once_and_rebound_per_connection(alice):
+    """Under ASGI each request's sync code runs in a thread of its own, with a new database
+    connection: the statement is compiled once per alias, and each connection gets a copy
+    whose backend converters are bound to its own operations — loading what the queryset
+    loads there."""
+    import hashlib
+    import threading
+
+    from django.db import connections
+
+    from authstatus.contrib.oauth2_provider import tokenloader
+
+    token = AccessTokenFactory(user=alice, scope="read")
+    checksum = hashlib.sha256(token.token.encode()).hexdigest()
+    here = tokenloader._loader(AccessToken, "default")
+    assert here is not None
+    seen: dict[str, object] = {}
+
+    def elsewhere() -> None:
+        try:
+            loader = tokenloader._loader(AccessToken, "default")
+            seen["same statement"] = loader.sql is here.sql
+            seen["own operations"] = loader.ops is connections["default"].ops is not here.ops
+            backend = [
+                c for _, convs, _ in loader.converters for c in convs if hasattr(c, "__self__")
+            ]
+            # No converter is left bound to the first connection's operations; SQLite has
+            # backend converters (datetimes, booleans), PostgreSQL may have none here.
+            seen["rebound"] = not any(c.__self__ is here.ops for c in backend) and (
+                connections["default"].vendor != "sqlite"
+                or any(c.__self__ is loader.ops for c in backend)
+            )
+            loaded = tokenloader.load(AccessToken, checksum)
+            expected = AccessToken.objects.select_related("user", "application").get(pk=token.pk)
+            fields = [f.attname for f in AccessToken._meta.concrete_fields]
+            seen["fields"] = [getattr(loaded, f) for f in fields] == [
+                getattr(expected, f) for f in fields
+            ]
+            seen["user"] = loaded.user == expected.user
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert seen == {
+        "same statement": True,
+        "own operations": True,
+        "rebound": True,
+        "fields": True,
+        "user": True,
+    }

@@ -17,6 +17,11 @@ whose internals differ), :func:`load` falls back to the plain queryset, logged o
 compares the two field by field on every supported Django (CI's version matrix), and
 ``make bench`` measures both.
 
+The statement is compiled once per database alias. Each connection then gets a copy whose
+backend converters are bound to that connection's operations: under ASGI every request's
+sync code runs in a thread of its own, with a connection of its own, and compiling the
+statement per connection would cost about a millisecond per request.
+
 On SQLite the statement is kept with a named parameter: Django's SQLite cursor rewrites
 ``%s`` placeholders with a regular expression over the whole statement on every execution
 (some 2,400 characters here), and formats a named one instead, for a third of the cost of
@@ -27,10 +32,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import types
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import connections, router
 
 from authstatus.conf import app_settings
@@ -86,6 +93,22 @@ class TokenLoader:
         else:
             self.populators = populators(klass_info, select, db, self.fetch_mode)
         self.width = compiler.col_count
+        self.ops: Any = connections[db].ops
+
+    def on(self, connection: Any) -> TokenLoader:
+        """This statement for ``connection``: a copy whose backend converters (bound methods
+        of the operations of the connection it was prepared on) are bound to ``connection``'s
+        operations. Field converters do not depend on the connection."""
+        if connection.ops is self.ops:
+            return self
+        copy = object.__new__(TokenLoader)
+        copy.__dict__.update(self.__dict__)
+        copy.ops = connection.ops
+        copy.converters = [
+            (pos, [_bound(c, self.ops, connection.ops) for c in convs], expression)
+            for pos, convs, expression in self.converters
+        ]
+        return copy
 
     def __call__(self, checksum: str) -> Any | None:
         values_in = list(self.params)
@@ -129,8 +152,16 @@ def _named(sql: str, count: int) -> tuple[str, list[str]]:
     return out, names
 
 
-# One prepared loader per (connection, model): a connection is per thread, and the
+def _bound(converter: Any, old: Any, new: Any) -> Any:
+    if getattr(converter, "__self__", None) is old:
+        return types.MethodType(converter.__func__, new)
+    return converter
+
+
+# The statement, compiled once per (alias, model); None: preparing failed (the queryset is
+# used). Then one copy per (connection, model): a connection is per thread, and the backend
 # converters Django returns are bound to the connection they were computed for.
+_prepared: dict[tuple[str, Any], TokenLoader | None] = {}
 _loaders: weakref.WeakKeyDictionary[Any, dict[Any, TokenLoader | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -142,17 +173,31 @@ def _loader(model: Any, db: str) -> TokenLoader | None:
     per_connection = _loaders.get(connection)
     if per_connection is not None and model in per_connection:
         return per_connection[model]
-    try:
-        loader: TokenLoader | None = TokenLoader(model, db)
-    except Exception:
-        logger.warning(
-            "authstatus: cannot prepare the one-query token lookup; using the queryset",
-            exc_info=True,
-        )
-        loader = None
+    key = (db, model)
+    if key in _prepared:
+        prepared = _prepared[key]
+    else:
+        try:
+            prepared = TokenLoader(model, db)
+        except Exception:
+            logger.warning(
+                "authstatus: cannot prepare the one-query token lookup; using the queryset",
+                exc_info=True,
+            )
+            prepared = None
+        _prepared[key] = prepared
+    loader = None if prepared is None else prepared.on(connection)
     with _lock:
         _loaders.setdefault(connection, {})[model] = loader
     return loader
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DATABASES":
+        _prepared.clear()
+
+
+setting_changed.connect(_forget)
 
 
 def load(model: Any, checksum: str) -> Any | None:
