@@ -199,8 +199,9 @@ def _plan(request: HttpRequest, view_func: Any) -> int:
         namespaces = match.namespaces if match is not None else ()
         if is_drf_view(view_func):
             # PolicyPermission enforces DRF views, exempt namespaces or not; the middleware
-            # answers only a concealed refusal of a request without credentials, as it would.
-            plan = _DRF
+            # answers only a concealed refusal of a request without credentials, as it would,
+            # and only for views whose answer it can know (anonymous.plan).
+            plan = _DRF if _drf_plan(view_func) else _SKIP
         elif AuthStatusMiddleware._enforces(request, view_func, namespaces):
             plan = _ENFORCE
         elif namespaces and not is_drf_view(view_func) and _authorization_view(view_func):
@@ -373,6 +374,12 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         # where no authenticator looked (a missing URL), or a 404 would differ.
         patch_cache_control(response, private=True)
     return response
+
+
+def _drf_plan(view_func: Any) -> bool:
+    from authstatus.contrib.rest_framework.anonymous import plan
+
+    return plan(view_func) is not None
 
 
 def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | None:

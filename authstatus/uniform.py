@@ -22,9 +22,13 @@ for any ``Basic`` header included. Rate-limit those paths (docs/howto/concealmen
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import SuspiciousOperation
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import Resolver404
 
 from authstatus.authentication import LazyChallenges, challenges_for
 from authstatus.conf import app_settings, on_reload
@@ -37,7 +41,14 @@ from authstatus.responses import not_found_response, unavailable_response
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
 
-__all__ = ["UNIFORM_GROUP", "UNIFORM_POLICY", "in_uniform_namespace", "uniform_not_found"]
+__all__ = [
+    "UNIFORM_GROUP",
+    "UNIFORM_POLICY",
+    "in_uniform_namespace",
+    "match_as_a_route",
+    "uniform_not_found",
+    "walk_later_patterns",
+]
 
 UNIFORM_GROUP = "authstatus: uniform concealment (no such group)"
 
@@ -81,6 +92,69 @@ def in_uniform_namespace(request: HttpRequest) -> bool:
     return _patterns().match(request.method or "GET", request.path_info) is not None
 
 
+def walk_later_patterns(request: HttpRequest) -> None:
+    """Under the patterns, what Django spends on the missing neighbour of a route that
+    matched, for a concealed refusal answered before DRF dispatches
+    (:mod:`authstatus.contrib.rest_framework.anonymous`). Django's resolver stops at the first
+    pattern that matches; a URL next to it that no route matches goes on through every later
+    pattern, at every level of ``include()``, and ends in ``Resolver404``. This walks the same
+    later patterns with a path none of them matches (``NUL``, which no route contains).
+
+    Only there: once DRF dispatches, the concealed route's own view and permission checks
+    outweigh the resolution (``make bench-concealment`` measures both paths)."""
+    if not app_settings.UNIFORM_CONCEALMENT_PATHS:
+        return
+    match = getattr(request, "resolver_match", None)
+    if match is None or not match.tried:
+        return
+    if _patterns().match(request.method or "GET", request.path_info) is None:
+        return
+    path = request.path_info + "\x00"
+    for prefix, later in _later_patterns(getattr(request, "urlconf", None), match.tried[-1]):
+        level = prefix.match(path)
+        if not level:
+            break
+        path = level[0]
+        for pattern in later:
+            try:  # noqa: SIM105 - cheaper than suppress() per pattern, per request
+                pattern.resolve(path)
+            except Resolver404:
+                pass
+    try:  # the raise is the point: Django's miss ends in one
+        raise Resolver404({"path": path})
+    except Resolver404:
+        pass
+
+
+_later: dict[tuple[object, ...], list[tuple[Any, tuple[Any, ...]]]] = {}
+
+
+def _later_patterns(urlconf: object, chain: Sequence[Any]) -> list[tuple[Any, tuple[Any, ...]]]:
+    """Per level of the matching ``chain`` (outermost first): the level's prefix pattern and
+    the patterns after the one that matched. Static per URLconf and route: remembered."""
+    key = (urlconf, *chain)  # the patterns themselves: an id could be reused
+    if key not in _later:
+        from django.urls import URLResolver, get_resolver
+
+        levels = []
+        resolver: Any = get_resolver(urlconf)  # type: ignore[arg-type]
+        for pattern in chain:
+            patterns = list(resolver.url_patterns)
+            index = next((i for i, p in enumerate(patterns) if p is pattern), len(patterns))
+            levels.append((resolver.pattern, tuple(patterns[index + 1 :])))
+            if not isinstance(pattern, URLResolver):
+                break
+            resolver = pattern
+        _later[key] = levels
+    return _later[key]
+
+
+@receiver(setting_changed)
+def _root_urlconf_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _later.clear()
+
+
 def uniform_not_found(request: HttpRequest) -> HttpResponse:
     """The 404 of a missing URL, after the authentication work of a concealed refusal."""
     if _drf_installed():
@@ -97,6 +171,15 @@ def uniform_not_found(request: HttpRequest) -> HttpResponse:
             response = view(request)
         return response
     return _plain(request)
+
+
+def match_as_a_route(request: HttpRequest, view: Callable[..., Any]) -> None:
+    """For a missing URL refused before DRF dispatches: the ``ResolverMatch`` Django builds
+    for a route that matched, naming the uniform ``view`` that answers. Its construction is
+    part of what a concealed route costs; it has no ``tried`` chain (none was walked)."""
+    from django.urls import ResolverMatch
+
+    request.resolver_match = ResolverMatch(view, (), {}, route=request.path_info.lstrip("/"))
 
 
 _drf: dict[int, bool] = {}

@@ -9,8 +9,12 @@ authentication or permission class that is not authstatus's.
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import pytest
 from django.test import override_settings
+from django.urls import URLPattern
+from django.urls.resolvers import RoutePattern
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -187,3 +191,67 @@ def test_the_uniform_mode_refuses_a_missing_url_the_same_way(client, dispatched,
     assert concealed[0] == 404
     assert [d["sender"] for d in denials] == [VaultList, UniformNotFound, UniformNotFound]
     assert denials[1]["decision"].policy.source == "uniform-concealment"
+
+
+class _Recording(URLPattern):
+    """A route that records the paths Django's resolver tries against it."""
+
+    def __init__(self, route: str, seen: list[str]) -> None:
+        super().__init__(RoutePattern(route, is_endpoint=True), lambda request: None)
+        self.seen = seen
+
+    def resolve(self, path):
+        self.seen.append(path)
+        return super().resolve(path)
+
+
+def test_under_the_uniform_mode_a_refusal_before_drf_walks_the_later_patterns(rf):
+    """Django's resolver stops at the matching pattern; the missing neighbour of a concealed
+    route goes on through every later pattern. Refused before DRF dispatches, the concealed
+    route walks those later patterns too (only those), with a path none of them matches."""
+    from django.conf import settings
+    from django.urls import get_resolver, include, path
+    from django.urls.resolvers import URLResolver
+
+    from authstatus.uniform import walk_later_patterns
+
+    before, after, nested_after = [], [], []
+    inner = [path("staff/", lambda request: None), _Recording("zzz/", nested_after)]
+    urlconf = ModuleType("uniform_walk_urls")
+    urlconf.urlpatterns = [  # type: ignore[attr-defined]
+        _Recording("first/", before),
+        path("api/", include(inner)),
+        _Recording("last/", after),
+    ]
+    request = rf.get("/api/staff/")
+    request.urlconf = urlconf
+    request.resolver_match = get_resolver(urlconf).resolve("/api/staff/")
+    assert isinstance(request.resolver_match.tried[-1][0], URLResolver)
+    before.clear()
+    uniform = {**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/**"]}
+    with override_settings(AUTHSTATUS=uniform):
+        walk_later_patterns(request)
+    assert (before, nested_after, after) == ([], ["staff/\x00"], ["api/staff/\x00"])
+    after.clear()
+    walk_later_patterns(request)  # the mode off: nothing walked
+    with override_settings(AUTHSTATUS={**uniform, "UNIFORM_CONCEALMENT_PATHS": ["/t/**"]}):
+        walk_later_patterns(request)  # another namespace: nothing walked
+    assert after == []
+
+
+def test_under_the_uniform_mode_a_missing_url_gets_the_match_of_a_route(client):
+    """The other side: a missing URL refused before DRF dispatches gets the ``ResolverMatch``
+    Django builds for a route that matched, naming the uniform view that answered."""
+    from django.conf import settings
+
+    from authstatus.contrib.rest_framework.uniform import UniformNotFound
+
+    with override_settings(
+        AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/**"]}
+    ):
+        response = client.get("/api/vaulx/")
+    assert response.status_code == 404
+    match = response.wsgi_request.resolver_match
+    assert match.func.cls is UniformNotFound
+    assert match.tried is None
+    assert client.get("/api/vaulx/").wsgi_request.resolver_match is None  # the mode off

@@ -164,8 +164,14 @@ def refuse_anonymous(
     if decision.allowed or decision.status != 404:
         return None
     from authstatus.responses import not_found_response
+    from authstatus.uniform import match_as_a_route, walk_later_patterns
 
     notify(request, decision, result, found.view_class)
+    # Uniform concealment: each side pays what Django spent on the other before this point.
+    if uniform:
+        match_as_a_route(request, view_func)
+    else:
+        walk_later_patterns(request)
     return not_found_response(request)
 
 
