@@ -122,6 +122,7 @@ class Codes:
     BAD_RESYNC_INTERVAL = "authstatus.E020"
     INVALID_DATABASE_POLICY = "authstatus.W020"
     CACHE_WITHOUT_TIMEOUT = "authstatus.W021"
+    BAD_RELOAD_IN_BACKGROUND = "authstatus.E060"
 
 
 @register(Tags.security)
@@ -274,6 +275,13 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
                 hint="It bounds how long a process may enforce policies that differ from the "
                 "database when the cache cannot tell it (default 10).",
                 id=Codes.BAD_RESYNC_INTERVAL,
+            )
+        )
+    if not isinstance(raw.get("RELOAD_IN_BACKGROUND", True), bool):
+        errors.append(
+            Error(
+                "RELOAD_IN_BACKGROUND must be True or False.",
+                id=Codes.BAD_RELOAD_IN_BACKGROUND,
             )
         )
     alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])

@@ -363,6 +363,14 @@ class DatabaseSource:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_good: dict[object, Rule[Policy]] = {}
+        # What each row compiled to, keyed by a digest of all its column values: a reload
+        # after one save validates that row alone and reuses the other rows' (immutable) rules.
+        self._compiled: dict[bytes, tuple[Rule[Policy] | None, str | None]] = {}
+
+    def clear(self) -> None:
+        """Forget what the rows compiled to (settings changed: REQUIREMENTS, say)."""
+        with self._lock:
+            self._compiled = {}
 
     @staticmethod
     def _rows() -> list[ResourcePolicy]:
@@ -371,11 +379,14 @@ class DatabaseSource:
         return list(ResourcePolicy.objects.order_by("pk"))
 
     @staticmethod
-    def _digest(rows: Iterable[ResourcePolicy]) -> str:
+    def _values(row: ResourcePolicy) -> tuple[object, ...]:
+        return tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
+
+    @classmethod
+    def _digest(cls, rows: Iterable[ResourcePolicy]) -> str:
         digest = hashlib.sha256()
         for row in rows:
-            values = tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
-            digest.update(repr(values).encode() + b"\n")
+            digest.update(repr(cls._values(row)).encode() + b"\n")
         return digest.hexdigest()
 
     def fingerprint(self) -> str:
@@ -386,11 +397,16 @@ class DatabaseSource:
         rules: list[Rule[Policy]] = []
         invalid: list[InvalidPolicy] = []
         good: dict[object, Rule[Policy]] = {}
+        digest = hashlib.sha256()
         with self._lock:
+            previous, compiled = self._compiled, {}
             for row in rows:
-                error = row.problem()
+                line = repr(self._values(row)).encode() + b"\n"
+                digest.update(line)
+                key = hashlib.sha256(line).digest()
+                found = previous.get(key)
+                rule, error = compiled[key] = found if found is not None else self._compile(row)
                 if error is None:
-                    rule = row.rule()
                     if rule is not None:
                         good[row.pk] = rule
                         rules.append(rule)
@@ -411,7 +427,17 @@ class DatabaseSource:
                     rules.append(fallback)
                 invalid.append(InvalidPolicy(row.pk, str(row.path), error, enforced))
             self._last_good = good
-        return Snapshot(rules, self._digest(rows), invalid)
+            self._compiled = compiled
+        return Snapshot(rules, digest.hexdigest(), invalid)
+
+    @staticmethod
+    def _compile(row: ResourcePolicy) -> tuple[Rule[Policy] | None, str | None]:
+        """The row's rule (``None`` when disabled), or why it cannot be enforced: what
+        :meth:`ResourcePolicy.problem` reports, computed once."""
+        try:
+            return row.rule(), None
+        except Exception as exc:
+            return None, str(exc) or type(exc).__name__
 
 
 def _closed_rule(row: ResourcePolicy) -> Rule[Policy] | None:
@@ -483,20 +509,31 @@ class _Throttle:
 
 class _Poller(threading.Thread):
     """Reads the version key every ``POLL_INTERVAL`` off the request path (one per process,
-    started lazily, so after a fork); holds its registry weakly."""
+    started lazily, so after a fork); with ``RELOAD_IN_BACKGROUND``, also performs the reloads
+    and resyncs, so that no request waits for them. Holds its registry weakly."""
 
     def __init__(self, registry: PolicyRegistry) -> None:
         super().__init__(name="authstatus-policy-poller", daemon=True)
         self._registry = weakref.ref(registry)
-        self.stopped = threading.Event()
+        self.stopped = False
+        self.wake = threading.Event()
+        """Set to poll (and reload) now rather than at the end of the interval."""
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.wake.set()
 
     def run(self) -> None:
-        while not self.stopped.wait(self._wait()):
+        while True:
+            self.wake.wait(self._wait())
+            self.wake.clear()
             registry = self._registry()
-            if registry is None or registry._poller is not self:
+            if self.stopped or registry is None or registry._poller is not self:
                 return
             try:
                 registry.poll()
+                if app_settings.RELOAD_IN_BACKGROUND:
+                    registry._rebuild()
             except Exception:  # the poller must outlive anything a poll can raise
                 logger.exception("authstatus: policy poll failed")
             del registry
@@ -512,13 +549,22 @@ class PolicyRegistry:
     is kept in memory, and a background thread reads one *version* key from the cache named
     by ``CACHE_ALIAS`` every ``POLL_INTERVAL`` seconds. :func:`policies_changed` writes a new
     version whenever a policy is saved or deleted (retried on every poll until the write
-    succeeds); when the poller sees a version other than the one loaded, the next request
-    reloads (one query; other threads keep answering with the current policies meanwhile).
-    Every ``RESYNC_INTERVAL`` seconds one request compares a fingerprint of the policy table
+    succeeds). Every ``RESYNC_INTERVAL`` seconds a fingerprint of the policy table is compared
     with the one loaded (one query), which bounds staleness when the cache cannot (a lost
     announcement, a restored cache, a row changed outside Django). If the cache or the
     database fails, the last policies that loaded stay in force; a process that never loaded
     any raises :class:`PoliciesUnavailable`.
+
+    Who reloads: with ``RELOAD_IN_BACKGROUND`` (the default) the poller thread, when it sees
+    another version, when this process saved a change, or when the fingerprints differ. It
+    builds a new matcher while every request keeps answering with the current one — the last
+    one that loaded, never a more open state — then swaps the reference (one assignment).
+    A change is thus in force once its build completes: staleness grows by one build. Two
+    exceptions wait: the first load of a process (there is nothing to answer with yet), and
+    a thread whose own transaction changed a policy that is not committed yet (only it can
+    read that change; it reloads itself, as the saving request). Without
+    ``RELOAD_IN_BACKGROUND``, the request that finds a reload or a resync due performs it
+    (the lock is taken without waiting: other threads answer with the current policies).
     """
 
     def __init__(
@@ -544,6 +590,10 @@ class PolicyRegistry:
         self._next_invalid_log = -math.inf
         self._retry_at = -math.inf
         self._load_error = ""
+        # Connections (other threads') whose open transaction changed a policy, with when:
+        # the poller cannot read that change, so it leaves reloads to the saving thread
+        # until the transaction ends (its commit invalidates again), RESYNC_INTERVAL at most.
+        self._owners: dict[int, tuple[Any, float]] = {}
         self._log.clear()
 
     def matcher(self) -> Matcher[Policy]:
@@ -555,6 +605,16 @@ class PolicyRegistry:
     def _refresh(self, matcher: Matcher[Policy] | None) -> Matcher[Policy]:
         if matcher is None:
             return self._first_load()
+        if app_settings.RELOAD_IN_BACKGROUND:
+            if not (self._reload_wanted and _uncommitted_change()):
+                # The poller reloads and resyncs; answer with the current policies meanwhile.
+                self._wake_poller()
+                return matcher
+            # This thread's transaction changed a policy: only this thread can read it.
+            with self._lock:
+                if self._reload_wanted:
+                    self._reload()
+            return self._matcher or matcher
         # Policies are loaded: never wait. The thread holding the lock reloads; the others
         # answer with the current policies meanwhile.
         if not self._lock.acquire(blocking=False):
@@ -569,6 +629,24 @@ class PolicyRegistry:
         finally:
             self._lock.release()
         return self._matcher or matcher
+
+    def _rebuild(self) -> None:
+        """The poller's share with ``RELOAD_IN_BACKGROUND``: the reload or resync that is due,
+        built off the request path. Requests keep the current matcher until it is replaced."""
+        if self._matcher is None or not (
+            self._reload_wanted or time.monotonic() >= self._next_resync
+        ):
+            return
+        with self._lock:
+            if self._matcher is None or self._saving_elsewhere():
+                return
+            # No request cycle closes this thread's connection: do what it would (a broken
+            # connection, after a database restart, must not fail every later load).
+            connections[_policy_database()].close_if_unusable_or_obsolete()
+            if self._reload_wanted:
+                self._reload()
+            elif time.monotonic() >= self._next_resync:
+                self._resync()
 
     def _first_load(self) -> Matcher[Policy]:
         with self._lock:  # nothing to answer with yet: wait for whichever thread loads
@@ -641,9 +719,13 @@ class PolicyRegistry:
             # the next poll, so a rolled-back change outlives its transaction by at most
             # POLL_INTERVAL.
             provisional = _uncommitted_change()
-        self._matcher = Matcher(rule for snapshot in snapshots for rule in snapshot.rules)
+        matcher = Matcher(rule for snapshot in snapshots for rule in snapshot.rules)
         self._fingerprints = tuple(snapshot.fingerprint for snapshot in snapshots)
         self._version = _PROVISIONAL if provisional else version
+        if provisional:
+            connection = connections[_policy_database()]
+            self._owners[id(connection)] = (connection, time.monotonic())
+        self._matcher = matcher  # the swap: requests read this reference, nothing else
         invalid = tuple(row for snapshot in snapshots for row in snapshot.invalid)
         changed, self.invalid = invalid != self.invalid, invalid
         self._report_invalid(now=changed)
@@ -700,11 +782,20 @@ class PolicyRegistry:
         self._log.recovered("announce", "authstatus: announced the policy change")
         return True
 
-    def _ensure_poller(self) -> None:
+    def _ensure_poller(self) -> _Poller:
         poller = self._poller
         if poller is None or not poller.is_alive():
             poller = self._poller = _Poller(self)
             poller.start()
+        return poller
+
+    def _wake_poller(self) -> None:
+        """Have the poller reload now (if one is wanted) instead of after its interval."""
+        poller = self._poller
+        if poller is None or not poller.is_alive():
+            poller = self._ensure_poller()
+        if self._reload_wanted and not poller.wake.is_set():
+            poller.wake.set()
 
     def _forked(self) -> None:
         # The parent's poller thread did not survive the fork, and its lock may be held.
@@ -713,15 +804,33 @@ class PolicyRegistry:
         self._reload_wanted = True
 
     def invalidate(self) -> None:
-        """This process changed a policy: reload on its next request."""
+        """This process changed a policy: reload it on the next request — with
+        ``RELOAD_IN_BACKGROUND``, on the poller thread unless the change is not committed yet
+        (see the class docstring)."""
         self._reload_wanted = True
+        connection = connections[_policy_database()]
+        if connection.in_atomic_block:
+            self._owners[id(connection)] = (connection, time.monotonic())
+            return
+        poller = self._poller
+        if poller is not None:
+            poller.wake.set()
+
+    def _saving_elsewhere(self) -> bool:
+        """Whether a transaction that changed a policy is still open (see :attr:`_owners`)."""
+        now = time.monotonic()
+        for key, (connection, since) in list(self._owners.items()):
+            if connection.in_atomic_block and now < since + app_settings.RESYNC_INTERVAL:
+                return True
+            self._owners.pop(key, None)
+        return False
 
     def reset(self) -> None:
         """Forget everything loaded and stop polling (tests; settings changes)."""
         with self._lock:
             poller, self._poller = self._poller, None
             if poller is not None:
-                poller.stopped.set()
+                poller.stop()
             self._clear()
 
     def match(self, method: str, path: str) -> Rule[Policy] | None:
@@ -793,6 +902,7 @@ def policies_changed() -> None:
 
 registry = PolicyRegistry([settings_rules, database_source])
 on_reload(registry.reset)
+on_reload(database_source.clear)
 
 
 def default_policy() -> Policy:

@@ -349,6 +349,7 @@ def test_fresh_process_with_a_broken_row_closes_it_and_serves_every_other_route(
     assert f"resource policy #{row.pk}" in line.getMessage()
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_broken_row_is_logged_once_per_resync_interval_not_per_request(caplog):
     row = corrupted_policy(path="/api/public/", access="everyone")
     caplog.set_level(logging.ERROR, logger="authstatus")
