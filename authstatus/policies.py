@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
@@ -373,24 +373,33 @@ class DatabaseSource:
             self._compiled = {}
 
     @staticmethod
-    def _rows() -> list[ResourcePolicy]:
+    def _rows() -> Iterator[tuple[list[str], object, tuple[object, ...]]]:
+        """Every row as its column names, primary key and column values, streamed: a table
+        of 100,000 rows never exists as 100,000 model instances (each a few objects that a
+        garbage collection, holding the GIL, would have to visit)."""
         from authstatus.models import ResourcePolicy
 
-        return list(ResourcePolicy.objects.order_by("pk"))
+        names = [f.attname for f in ResourcePolicy._meta.concrete_fields]
+        at = names.index(ResourcePolicy._meta.pk.attname)
+        rows = ResourcePolicy.objects.order_by("pk").values_list(*names)
+        for values in rows.iterator(chunk_size=2000):
+            yield names, values[at], values
 
     @staticmethod
-    def _values(row: ResourcePolicy) -> tuple[object, ...]:
-        return tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
+    def _instance(names: list[str], values: tuple[object, ...]) -> ResourcePolicy:
+        from authstatus.models import ResourcePolicy
 
-    @classmethod
-    def _digest(cls, rows: Iterable[ResourcePolicy]) -> str:
-        digest = hashlib.sha256()
-        for row in rows:
-            digest.update(repr(cls._values(row)).encode() + b"\n")
-        return digest.hexdigest()
+        return ResourcePolicy.from_db(_policy_database(), names, values)
+
+    @staticmethod
+    def _line(values: tuple[object, ...]) -> bytes:
+        return repr(values).encode() + b"\n"
 
     def fingerprint(self) -> str:
-        return self._digest(self._rows())
+        digest = hashlib.sha256()
+        for _, _, values in self._rows():
+            digest.update(self._line(values))
+        return digest.hexdigest()
 
     def load(self) -> Snapshot:
         rows = self._rows()
@@ -400,24 +409,26 @@ class DatabaseSource:
         digest = hashlib.sha256()
         with self._lock:
             previous, compiled = self._compiled, {}
-            for row in rows:
-                line = repr(self._values(row)).encode() + b"\n"
+            for names, pk, values in rows:
+                line = self._line(values)
                 digest.update(line)
                 key = hashlib.sha256(line).digest()
                 found = previous.get(key)
-                rule, error = compiled[key] = found if found is not None else self._compile(row)
+                if found is None:
+                    found = self._compile(self._instance(names, values))
+                rule, error = compiled[key] = found
                 if error is None:
                     if rule is not None:
-                        good[row.pk] = rule
+                        good[pk] = rule
                         rules.append(rule)
                     continue
-                fallback = self._last_good.get(row.pk)
+                fallback = self._last_good.get(pk)
                 if fallback is not None:
-                    good[row.pk] = fallback
+                    good[pk] = fallback
                     enforced = f"its last valid version ({fallback.value.access.value} on "
                     enforced += f"{fallback.pattern!r})"
                 else:
-                    fallback = _closed_rule(row)
+                    fallback = _closed_rule(self._instance(names, values))
                     enforced = (
                         f"closed to everyone (access: nobody) on {fallback.pattern!r}"
                         if fallback is not None
@@ -425,6 +436,7 @@ class DatabaseSource:
                     )
                 if fallback is not None:
                     rules.append(fallback)
+                row = self._instance(names, values)
                 invalid.append(InvalidPolicy(row.pk, str(row.path), error, enforced))
             self._last_good = good
             self._compiled = compiled
@@ -719,7 +731,10 @@ class PolicyRegistry:
             # the next poll, so a rolled-back change outlives its transaction by at most
             # POLL_INTERVAL.
             provisional = _uncommitted_change()
-        matcher = Matcher(rule for snapshot in snapshots for rule in snapshot.rules)
+        rules = [rule for snapshot in snapshots for rule in snapshot.rules]
+        # After one save every other rule is the same object as before (DatabaseSource
+        # reuses them): only the change is compiled, into a copy sharing the rest.
+        matcher = self._matcher.rebuilt(rules) if self._matcher is not None else Matcher(rules)
         self._fingerprints = tuple(snapshot.fingerprint for snapshot in snapshots)
         self._version = _PROVISIONAL if provisional else version
         if provisional:

@@ -23,7 +23,7 @@ the pattern — never exponential in the number of ``**`` (trying every split po
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 __all__ = ["Matcher", "PatternError", "Rule", "normalize_methods", "validate_pattern"]
@@ -89,19 +89,6 @@ def _specificity(segments: tuple[str, ...]) -> tuple[int, ...]:
     return (*(1 if s == ANY else 2 if s == ONE else 3 for s in segments), 0)
 
 
-@dataclass(slots=True, eq=False)  # identity: nodes are members of the live set
-class _Node(Generic[T]):
-    literal: dict[str, _Node[T]] = field(default_factory=dict)
-    one: _Node[T] | None = None
-    any: _Node[T] | None = None
-    rules: list[tuple[tuple[int, ...], Rule[T]]] = field(default_factory=list)
-    swallows: bool = False
-    """Reached through ``**``: may consume any segment and stay where it is."""
-    closure: tuple[_Node[T], ...] = ()
-    """This node and the ``**`` nodes below it without consuming a segment (``**`` may match
-    zero segments), set once the trie is built."""
-
-
 class Matcher(Generic[T]):
     """An immutable, compiled set of rules."""
 
@@ -110,27 +97,173 @@ class Matcher(Generic[T]):
     is emptied when full rather than allowed to grow."""
 
     def __init__(self, rules: Iterable[Rule[T]]) -> None:
-        self._root: _Node[T] = _Node()
+        # The trie as parallel arrays indexed by node number (0 is the root), not one object
+        # per node: at 100,000 policies the garbage collector then tracks two objects per rule
+        # (the rule, its value) instead of a dozen. A full collection visits every tracked
+        # object while holding the GIL, so this bounds how long a rebuild on another thread
+        # can stall a request. Dicts of str -> int and tuples of ints are not tracked.
+        self._literal: list[dict[str, int] | None] = [None]
+        self._one: list[int] = [-1]
+        self._any: list[int] = [-1]
+        self._swallows: list[bool] = [False]
+        """Reached through ``**``: may consume any segment and stay where it is."""
+        node_rules: list[list[int]] = [[]]
+        self._rules: list[Rule[T] | None] = []
+        """By index; ``None`` where :meth:`rebuilt` removed a rule."""
+        self._specificity: list[tuple[int, ...]] = []
+        self._terminal: list[int] = []
+        """The node each rule is attached to."""
         self._count = 0
         self._memo: dict[tuple[str, str], Rule[T] | None] = {}
+
+        def new(swallows: bool = False) -> int:
+            self._literal.append(None)
+            self._one.append(-1)
+            self._any.append(-1)
+            self._swallows.append(swallows)
+            node_rules.append([])
+            return len(self._one) - 1
+
         for rule in rules:
             segments = validate_pattern(rule.pattern)
-            node = self._root
+            node = 0
             for segment in segments:
                 if segment == ANY:
-                    node.any = node.any or _Node(swallows=True)
-                    node = node.any
+                    if self._any[node] < 0:
+                        self._any[node] = new(swallows=True)
+                    node = self._any[node]
                 elif segment == ONE:
-                    node.one = node.one or _Node()
-                    node = node.one
+                    if self._one[node] < 0:
+                        self._one[node] = new()
+                    node = self._one[node]
                 else:
-                    node = node.literal.setdefault(segment, _Node())
-            node.rules.append((_specificity(segments), rule))
-            self._count += 1
-        _close(self._root)
+                    children = self._literal[node]
+                    if children is None:
+                        children = self._literal[node] = {}
+                    child = children.get(segment)
+                    if child is None:
+                        child = children[segment] = new()
+                    node = child
+            node_rules[node].append(len(self._rules))
+            self._rules.append(rule)
+            self._specificity.append(_specificity(segments))
+            self._terminal.append(node)
+        self._count = len(self._rules)
+        self._node_rules: list[tuple[int, ...]] = [tuple(found) for found in node_rules]
+        self._closure: list[tuple[int, ...]] = [self._chain(n) for n in range(len(self._one))]
+        """Each node and the ``**`` nodes below it without consuming a segment (``**`` may
+        match zero segments)."""
+
+    def _chain(self, node: int) -> tuple[int, ...]:
+        chain = [node]
+        while self._any[chain[-1]] >= 0:
+            chain.append(self._any[chain[-1]])
+        return tuple(chain)
 
     def __len__(self) -> int:
         return self._count
+
+    def rebuilt(self, rules: Iterable[Rule[T]]) -> Matcher[T]:
+        """A new matcher equal to ``Matcher(rules)``, sharing this one's structure for the
+        rules (the same objects) it already holds: its cost is that of the rules added or
+        removed, not of all of them (copy-on-write; this matcher is not changed, so threads
+        may keep using it). Falls back to a full compile when most rules changed, or when
+        rules kept from this matcher are not in the same relative order (ties between equal
+        rules resolve by order)."""
+        rules = list(rules)
+        index_of = {id(rule): i for i, rule in enumerate(self._rules) if rule is not None}
+        kept: set[int] = set()
+        added: list[Rule[T]] = []
+        last = -1
+        for rule in rules:
+            i = index_of.get(id(rule))
+            if i is None or i in kept:
+                added.append(rule)
+                continue
+            if i < last:
+                return Matcher(rules)
+            last = i
+            kept.add(i)
+        removed = [i for i in index_of.values() if i not in kept]
+        holes = len(self._rules) - self._count + len(removed)
+        if len(added) + len(removed) > len(rules) // 4 or holes > len(rules):
+            return Matcher(rules)
+        for rule in added:
+            validate_pattern(rule.pattern)  # before anything is copied: fail as Matcher()
+        new: Matcher[T] = Matcher(())
+        new._literal = list(self._literal)
+        new._one = list(self._one)
+        new._any = list(self._any)
+        new._swallows = list(self._swallows)
+        new._node_rules = list(self._node_rules)
+        new._closure = list(self._closure)
+        new._rules = list(self._rules)
+        new._specificity = list(self._specificity)
+        new._terminal = list(self._terminal)
+        new._count = len(rules)
+        touched: set[int] = set()
+        for i in removed:
+            node = new._terminal[i]
+            new._node_rules[node] = tuple(x for x in new._node_rules[node] if x != i)
+            new._rules[i] = None
+            touched.add(node)
+        copied: set[int] = set()  # nodes whose literal dict is this matcher's own already
+        for rule in added:
+            touched.add(new._attach(rule, copied))
+        position = {id(rule): p for p, rule in enumerate(rules)}
+        for node in touched:
+            found = new._node_rules[node]
+            new._node_rules[node] = tuple(sorted(found, key=lambda i: position[id(new._rules[i])]))
+        return new
+
+    def _attach(self, rule: Rule[T], copied: set[int]) -> int:
+        """Add ``rule`` to a matcher made by :meth:`rebuilt` (its arrays are its own, its
+        literal dicts shared until copied); returns the node it is attached to."""
+        segments = validate_pattern(rule.pattern)
+        node = 0
+        run = [0]  # the node entered last by a literal or '*', then the '**' nodes after it
+        for segment in segments:
+            if segment == ANY:
+                if self._any[node] < 0:
+                    self._any[node] = self._new_node(swallows=True)
+                    for entered in run:  # their closures now reach one node further
+                        self._closure[entered] = self._chain(entered)
+                node = self._any[node]
+                run.append(node)
+                continue
+            if segment == ONE:
+                if self._one[node] < 0:
+                    self._one[node] = self._new_node()
+                node = self._one[node]
+            else:
+                children = self._literal[node]
+                if children is None:
+                    children = self._literal[node] = {}
+                    copied.add(node)
+                elif node not in copied:
+                    children = self._literal[node] = dict(children)
+                    copied.add(node)
+                child = children.get(segment)
+                if child is None:
+                    child = children[segment] = self._new_node()
+                node = child
+            run = [node]
+        index = len(self._rules)
+        self._rules.append(rule)
+        self._specificity.append(_specificity(segments))
+        self._terminal.append(node)
+        self._node_rules[node] = (*self._node_rules[node], index)
+        return node
+
+    def _new_node(self, swallows: bool = False) -> int:
+        self._literal.append(None)
+        self._one.append(-1)
+        self._any.append(-1)
+        self._swallows.append(swallows)
+        self._node_rules.append(())
+        node = len(self._one) - 1
+        self._closure.append((node,))
+        return node
 
     def match(self, method: str, path: str) -> Rule[T] | None:
         """The most specific rule for ``method`` and ``path``, or ``None``."""
@@ -148,20 +281,23 @@ class Matcher(Generic[T]):
     def _match(self, method: str, path: str) -> Rule[T] | None:
         if not path.startswith("/"):
             return None
+        literal, one, swallows, closure = self._literal, self._one, self._swallows, self._closure
         # The live set, as a dict for its order and O(1) membership: a node can be entered
         # from its parent and, through '**', from itself in the same step.
-        live = dict.fromkeys(self._root.closure)
+        live = dict.fromkeys(closure[0])
         for segment in path[1:].split("/"):
-            step: dict[_Node[T], None] = {}
+            step: dict[int, None] = {}
             for node in live:
-                child = node.literal.get(segment)
-                if child is not None:
-                    for entered in child.closure:
+                children = literal[node]
+                if children is not None:
+                    child = children.get(segment)
+                    if child is not None:
+                        for entered in closure[child]:
+                            step[entered] = None
+                if segment and one[node] >= 0:
+                    for entered in closure[one[node]]:
                         step[entered] = None
-                if node.one is not None and segment:
-                    for entered in node.one.closure:
-                        step[entered] = None
-                if node.swallows:
+                if swallows[node]:
                     step[node] = None
             if not step:
                 return None
@@ -169,23 +305,19 @@ class Matcher(Generic[T]):
         method = method.upper()
         best: tuple[tuple[object, ...], Rule[T]] | None = None
         for node in live:
-            for specificity, rule in node.rules:
+            for index in self._node_rules[node]:
+                rule = self._rules[index]
+                if rule is None:  # never: a removed rule leaves no index in a node
+                    continue
                 if rule.methods and method not in rule.methods:
                     continue
-                key = (specificity, bool(rule.methods), rule.rank, rule.priority, rule.pattern)
+                key = (
+                    self._specificity[index],
+                    bool(rule.methods),
+                    rule.rank,
+                    rule.priority,
+                    rule.pattern,
+                )
                 if best is None or key > best[0]:
                     best = (key, rule)
         return None if best is None else best[1]
-
-
-def _close(root: _Node[T]) -> None:
-    """Set every node's :attr:`_Node.closure` (iteratively: patterns may be deep)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        chain = [node]
-        while chain[-1].any is not None:
-            chain.append(chain[-1].any)
-        node.closure = tuple(chain)
-        stack.extend(node.literal.values())
-        stack.extend(n for n in (node.one, node.any) if n is not None)
