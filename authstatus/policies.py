@@ -39,7 +39,7 @@ from django.db import connections, router, transaction
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
 from authstatus.core.decision import Access, Policy
-from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
+from authstatus.core.matching import Matcher, PatternError, Rule, intern_set, normalize_methods
 
 __all__ = [
     "DatabaseSource",
@@ -184,9 +184,9 @@ def build_policy(
     return Policy(
         access=level,
         conceal=bool(conceal),
-        required_scopes=frozenset(scopes),
-        required_groups=frozenset(group_names),
-        required_permissions=frozenset(permissions),
+        required_scopes=intern_set(scopes),
+        required_groups=intern_set(group_names),
+        required_permissions=intern_set(permissions),
         requirements=names,
         source=source,
         name=name,
@@ -363,9 +363,10 @@ class DatabaseSource:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_good: dict[object, Rule[Policy]] = {}
-        # What each row compiled to, keyed by a digest of all its column values: a reload
-        # after one save validates that row alone and reuses the other rows' (immutable) rules.
-        self._compiled: dict[bytes, tuple[Rule[Policy] | None, str | None]] = {}
+        # What each row compiled to — its rule, DISABLED, or why it cannot be enforced —
+        # keyed by a digest of all its column values: a reload after one save validates that
+        # row alone and reuses the other rows' (immutable) rules.
+        self._compiled: dict[bytes, Rule[Policy] | str | None] = {}
 
     def clear(self) -> None:
         """Forget what the rows compiled to (settings changed: REQUIREMENTS, say)."""
@@ -408,20 +409,23 @@ class DatabaseSource:
         good: dict[object, Rule[Policy]] = {}
         digest = hashlib.sha256()
         with self._lock:
-            previous, compiled = self._compiled, {}
+            previous = self._compiled
+            compiled: dict[bytes, Rule[Policy] | str | None] = {}
             for names, pk, values in rows:
                 line = self._line(values)
                 digest.update(line)
                 key = hashlib.sha256(line).digest()
-                found = previous.get(key)
-                if found is None:
+                if key in previous:
+                    found = previous[key]
+                else:
                     found = self._compile(self._instance(names, values))
-                rule, error = compiled[key] = found
-                if error is None:
-                    if rule is not None:
-                        good[pk] = rule
-                        rules.append(rule)
+                compiled[key] = found
+                if not isinstance(found, str):
+                    if found is not None:  # None: disabled
+                        good[pk] = found
+                        rules.append(found)
                     continue
+                error = found
                 fallback = self._last_good.get(pk)
                 if fallback is not None:
                     good[pk] = fallback
@@ -443,13 +447,13 @@ class DatabaseSource:
         return Snapshot(rules, digest.hexdigest(), invalid)
 
     @staticmethod
-    def _compile(row: ResourcePolicy) -> tuple[Rule[Policy] | None, str | None]:
-        """The row's rule (``None`` when disabled), or why it cannot be enforced: what
-        :meth:`ResourcePolicy.problem` reports, computed once."""
+    def _compile(row: ResourcePolicy) -> Rule[Policy] | str | None:
+        """The row's rule (``None`` when disabled), or why it cannot be enforced (a string:
+        what :meth:`ResourcePolicy.problem` reports, computed once)."""
         try:
-            return row.rule(), None
+            return row.rule()
         except Exception as exc:
-            return None, str(exc) or type(exc).__name__
+            return str(exc) or type(exc).__name__
 
 
 def _closed_rule(row: ResourcePolicy) -> Rule[Policy] | None:

@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +62,7 @@ class Stall:
     baseline_ms: list[float] = field(default_factory=list)
     during_ms: list[float] = field(default_factory=list)
     in_force_s: float = float("nan")
+    gc_max_ms: float = 0.0  # the longest garbage collection during the rebuild
 
     @staticmethod
     def _p(values: list[float], q: float) -> float:
@@ -180,28 +181,42 @@ def _stall(client: Any, mode: str, row: Any) -> Stall:
                 latencies.append((t0, (time.perf_counter() - t0) * 1000, status))
 
         thread = threading.Thread(target=requests, name="bench-requests")
+        collections: list[tuple[float, float]] = []
+        started: list[float] = []
+
+        def timed(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                started.append(time.perf_counter())
+            elif started:
+                collections.append((started[-1], time.perf_counter() - started.pop()))
+
         gc.collect()
+        gc.callbacks.append(timed)
         thread.start()
         time.sleep(BASELINE_S)
         changed = time.perf_counter()
         ResourcePolicy.objects.filter(pk=row.pk).update(access="nobody")
         policies.policies_changed()  # what a save does once committed
         deadline = changed + DEADLINE_S
-        while time.perf_counter() < deadline and not any(
-            s == 403 for _, _, s in latencies[-50:]
-        ):
+        while time.perf_counter() < deadline and not any(s == 403 for _, _, s in latencies[-50:]):
             time.sleep(0.01)
         time.sleep(0.2)
         stop.set()
         thread.join()
-        first = next((t for t, _, s in latencies if s == 403), None)
-        end = first if first is not None else deadline
-        result.in_force_s = (end - changed) if first is not None else float("nan")
+        gc.callbacks.remove(timed)
+        # The first request answered with the new policy: it may be the one that reloaded.
+        first = next(((t, ms) for t, ms, s in latencies if s == 403), None)
+        end = first[0] if first is not None else deadline
+        if first is not None:
+            result.in_force_s = first[0] + first[1] / 1000 - changed
         for t0, ms, _ in latencies:
             if t0 < changed:
                 result.baseline_ms.append(ms)
-            elif t0 < end:
+            elif t0 <= end:
                 result.during_ms.append(ms)
+        result.gc_max_ms = 1000 * max(
+            (d for t, d in collections if changed <= t <= end), default=0.0
+        )
         wrong = [s for t, _, s in latencies if t >= end and s != 403]
         assert not wrong, f"{len(wrong)} answers other than 403 after the new policy was in force"
         assert all(s == 200 for t, _, s in latencies if t < changed)
@@ -268,6 +283,7 @@ def table(result: Result, markdown: bool = False) -> str:
         "requests during",
         "max ms during",
         "p99 ms during",
+        "longest GC ms",
         "in force after s",
     )
     body = [
@@ -280,6 +296,7 @@ def table(result: Result, markdown: bool = False) -> str:
             f"{len(s.during_ms):,}",
             f"{s.during_max:.1f}",
             f"{s.during_p99:.2f}",
+            f"{s.gc_max_ms:.1f}",
             f"{s.in_force_s:.2f}",
         )
         for s in result.stalls
