@@ -188,7 +188,10 @@ def _stall(client: Any, mode: str, row: Any) -> Stall:
             if phase == "start":
                 started.append(time.perf_counter())
             elif started:
-                collections.append((started[-1], time.perf_counter() - started.pop()))
+                t0 = started.pop()
+                collections.append((t0, time.perf_counter() - t0))
+                if os.environ.get("BENCH_RECOMPILE_GC"):
+                    print(f"  gc gen {info['generation']}: {1000 * collections[-1][1]:.1f} ms")
 
         gc.collect()
         gc.callbacks.append(timed)

@@ -157,6 +157,7 @@ def targets(
     matcher_status: int,
     runs: Sequence[Any],
     concealment_status: int | None = None,
+    recompile: Any = None,
 ) -> Targets:
     k = _by_key(rows)
     t = Targets()
@@ -192,6 +193,10 @@ def targets(
         ours_added <= stock_added * BEARER_MAX and k["bearer"].queries == 1,
     )
     token_backend_targets(rows, t)
+    if recompile is not None:
+        from benchmarks.bench_recompile import verdict
+
+        t.check(*verdict(recompile))
     cached = k["bearer_cached"]
     t.lines.append(
         f"info  token cache hit (LocMem): {cached.median_us:.1f} µs, {cached.queries} queries "
@@ -297,6 +302,7 @@ def write(
     sizes: Sequence[Size],
     runs: Sequence[Any],
     result: Targets,
+    recompile: Any = None,
 ) -> list[Path]:
     written = _plots(docs, rows, sizes)
     today = datetime.date.today().isoformat()
@@ -305,6 +311,16 @@ def write(
         for name, detail, ok in result.verdicts
     )
     throughput = throughput_table(runs, markdown=True) if runs else "_Not run (`--no-throughput`)._"
+    if recompile is not None:
+        from benchmarks.bench_recompile import table as recompile_table
+
+        recompiled = recompile_table(recompile, markdown=True)
+        recompiled += (
+            f"\n\n`ResourcePolicy.save()` itself at 100,000 policies (it validates the row "
+            f"against every other one; the saving request pays it): {recompile.save_s:.1f} s."
+        )
+    else:
+        recompiled = "_Not run (`--no-recompile`)._"
     text = TEMPLATE.format(
         today=today,
         versions=versions_line,
@@ -315,6 +331,7 @@ def write(
         requests=requests_table(rows, markdown=True),
         policies=policies_table(sizes, markdown=True),
         throughput=throughput,
+        recompile=recompiled,
         plot_paths=PLOT_PATHS,
         plot_policies=PLOT_POLICIES,
     )
@@ -366,6 +383,28 @@ per policy change, not per request.
 
 {policies}
 
+## Recompiling 100,000 policies after one save
+
+`benchmarks/bench_recompile.py`. First table: what the compiled policies of a process weigh
+at 1, 10,000 and 100,000 `ResourcePolicy` rows (the mix above): Python allocations still held
+after a load (`tracemalloc`: the rules, their policies, the trie and the per-row compile
+cache; no allocator overhead, no RSS). A reload holds the old and the new policies at once for
+a moment: the peak is up to twice that. The per-route memo of inherited policies and the
+matcher's lookup memo are bounded by routes and paths, not by policies. *first load s* is a
+fresh process's load, which requests wait for (it has nothing to answer with yet).
+
+Second table: one thread sends requests (in-process WSGI, `/drf/policy/`, governed by a
+database row) among 100,000 policies while that row is changed from `anonymous` (200) to
+`nobody` (403) as a save ends (committed, then `policies_changed()`). *before* is the second
+before the change; *during* is from the change to the first request answered with the new
+policy, which *in force after* times. *poller thread* is the default
+(`RELOAD_IN_BACKGROUND`): the reload runs off the request path; *the request* is
+`RELOAD_IN_BACKGROUND: False`, how every reload ran before: the request that finds it due
+waits for it. *longest GC* is the longest garbage collection in the window: a collection
+holds the GIL, so it stalls the requests of every thread.
+
+{recompile}
+
 ## Throughput, and a policy edited under load
 
 gunicorn with 2 sync workers on loopback, driven by `wrk` (1 thread, 4 connections,
@@ -384,9 +423,10 @@ cannot contradict anything). *wrk errors* are socket errors and non-2xx answers.
 ## How to run
 
 ```sh
-make bench                  # everything, about 2 minutes; rewrites this page and its plots
+make bench                  # everything, about 5 minutes; rewrites this page and its plots
 .venv/bin/python -m benchmarks --help
 .venv/bin/python -m benchmarks --no-throughput --rounds 5   # quick, in-process only
+.venv/bin/python -m benchmarks.bench_recompile              # memory and recompile, alone
 ```
 
 `make bench` installs the `bench` extra (gunicorn, matplotlib) and Debian's `wrk` when they are
