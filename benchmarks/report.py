@@ -414,9 +414,10 @@ threads, a request every few milliseconds each, no token) asks `/api/flip/`, and
 process switches that route's `ResourcePolicy` between `anonymous` (200) and `nobody` (403)
 every 0.2 s with `save()`, as the admin would; its wrk numbers include that load on the same
 two cores. A probe *contradicts* the policy when its status is not that of a state in force at
-some instant between `POLL_INTERVAL` (0.05 s here) before it was sent and when its answer
-arrived; *decidable* probes are those for which only one state was possible (the others
-cannot contradict anything). *wrk errors* are socket errors and non-2xx answers.
+some instant between `POLL_INTERVAL` plus one reload (0.05 + 0.02 s here: the propagation
+bound) before it was sent and when its answer arrived; *decidable* probes are those for which
+only one state was possible (the others cannot contradict anything). *wrk errors* are socket
+errors and non-2xx answers.
 
 {throughput}
 
