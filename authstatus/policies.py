@@ -363,9 +363,9 @@ class DatabaseSource:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_good: dict[object, Rule[Policy]] = {}
-        # What each row compiled to — its rule, DISABLED, or why it cannot be enforced —
-        # keyed by a digest of all its column values: a reload after one save validates that
-        # row alone and reuses the other rows' (immutable) rules.
+        # What each row compiled to — its rule, None (disabled), or why it cannot be enforced
+        # (a string) — keyed by a digest of all its column values: a reload after one save
+        # validates that row alone and reuses the other rows' (immutable) rules.
         self._compiled: dict[bytes, Rule[Policy] | str | None] = {}
 
     def clear(self) -> None:
@@ -658,13 +658,18 @@ class PolicyRegistry:
         with self._lock:
             if self._matcher is None or self._saving_elsewhere():
                 return
-            # No request cycle closes this thread's connection: do what it would (a broken
-            # connection, after a database restart, must not fail every later load).
-            connections[_policy_database()].close_if_unusable_or_obsolete()
-            if self._reload_wanted:
-                self._reload()
-            elif time.monotonic() >= self._next_resync:
-                self._resync()
+            # No request cycle closes this thread's connection: do what it would, before (a
+            # connection broken by a database restart must not fail every later load) and
+            # after (CONN_MAX_AGE = 0: no idle connection held between reloads).
+            connection = connections[_policy_database()]
+            connection.close_if_unusable_or_obsolete()
+            try:
+                if self._reload_wanted:
+                    self._reload()
+                elif time.monotonic() >= self._next_resync:
+                    self._resync()
+            finally:
+                connection.close_if_unusable_or_obsolete()
 
     def _first_load(self) -> Matcher[Policy]:
         with self._lock:  # nothing to answer with yet: wait for whichever thread loads
@@ -745,7 +750,7 @@ class PolicyRegistry:
         self._version = _PROVISIONAL if provisional else version
         if provisional:
             connection = connections[_policy_database()]
-            self._owners[id(connection)] = (connection, time.monotonic())
+            self._owners.setdefault(id(connection), (connection, time.monotonic()))
         self._matcher = matcher  # the swap: requests read this reference, nothing else
         invalid = tuple(row for snapshot in snapshots for row in snapshot.invalid)
         changed, self.invalid = invalid != self.invalid, invalid
@@ -822,6 +827,7 @@ class PolicyRegistry:
         # The parent's poller thread did not survive the fork, and its lock may be held.
         self._lock = threading.Lock()
         self._poller = None
+        self._owners = {}
         self._reload_wanted = True
 
     def invalidate(self) -> None:
@@ -831,7 +837,7 @@ class PolicyRegistry:
         self._reload_wanted = True
         connection = connections[_policy_database()]
         if connection.in_atomic_block:
-            self._owners[id(connection)] = (connection, time.monotonic())
+            self._owners.setdefault(id(connection), (connection, time.monotonic()))
             return
         poller = self._poller
         if poller is not None:
