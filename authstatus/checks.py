@@ -124,6 +124,7 @@ class Codes:
     BAD_RESYNC_INTERVAL = "authstatus.E020"
     INVALID_DATABASE_POLICY = "authstatus.W020"
     CACHE_WITHOUT_TIMEOUT = "authstatus.W021"
+    BAD_RELOAD_IN_BACKGROUND = "authstatus.E060"
 
 
 @register(Tags.security)
@@ -300,6 +301,13 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
                     "database when the cache cannot tell it (default 10)."
                 ),
                 id=Codes.BAD_RESYNC_INTERVAL,
+            )
+        )
+    if not isinstance(raw.get("RELOAD_IN_BACKGROUND", True), bool):
+        errors.append(
+            Error(
+                "RELOAD_IN_BACKGROUND must be True or False.",
+                id=Codes.BAD_RELOAD_IN_BACKGROUND,
             )
         )
     alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])

@@ -47,6 +47,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Seconds between comparisons of the policy table with what a process loaded: bounds
     # staleness when the cache cannot (a lost announcement, a restored cache, raw SQL).
     "RESYNC_INTERVAL": 10.0,
+    # Reload policies on the poller thread and swap the new matcher in, so that no request
+    # waits for a reload (False: the request that finds a reload wanted performs it).
+    "RELOAD_IN_BACKGROUND": True,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
     # Path patterns under which a 404 to a request without credentials carries the Bearer
@@ -149,6 +152,10 @@ class AppSettings:
     @property
     def RESYNC_INTERVAL(self) -> float:
         return float(self.get("RESYNC_INTERVAL"))
+
+    @property
+    def RELOAD_IN_BACKGROUND(self) -> bool:
+        return bool(self.get("RELOAD_IN_BACKGROUND"))
 
     @property
     def PROBLEM_TYPE_BASE(self) -> str:

@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
@@ -42,7 +42,7 @@ from django.utils.translation import gettext, gettext_noop
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import is_scope_token
 from authstatus.core.decision import Access, Policy
-from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
+from authstatus.core.matching import Matcher, PatternError, Rule, intern_set, normalize_methods
 
 __all__ = [
     "DatabaseSource",
@@ -235,9 +235,9 @@ def build_policy(
     return Policy(
         access=level,
         conceal=bool(conceal),
-        required_scopes=frozenset(scopes),
-        required_groups=frozenset(group_names),
-        required_permissions=frozenset(permissions),
+        required_scopes=intern_set(scopes),
+        required_groups=intern_set(group_names),
+        required_permissions=intern_set(permissions),
         requirements=names,
         source=source,
         name=name,
@@ -421,45 +421,78 @@ class DatabaseSource:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last_good: dict[object, Rule[Policy]] = {}
+        # What each row compiled to — its rule, None (disabled), or why it cannot be enforced
+        # (a string) — keyed by a digest of all its column values: a reload after one save
+        # validates that row alone and reuses the other rows' (immutable) rules.
+        self._compiled: dict[bytes, Rule[Policy] | str | None] = {}
+
+    def clear(self) -> None:
+        """Forget what the rows compiled to (settings changed: REQUIREMENTS, say)."""
+        with self._lock:
+            self._compiled = {}
 
     @staticmethod
-    def _rows() -> list[ResourcePolicy]:
+    def _rows() -> Iterator[tuple[list[str], object, tuple[object, ...]]]:
+        """Every row as its column names, primary key and column values, streamed: a table
+        of 100,000 rows never exists as 100,000 model instances (each a few objects that a
+        garbage collection, holding the GIL, would have to visit)."""
         from authstatus.models import ResourcePolicy
 
-        return list(ResourcePolicy.objects.order_by("pk"))
+        names = [f.attname for f in ResourcePolicy._meta.concrete_fields]
+        at = names.index(ResourcePolicy._meta.pk.attname)
+        rows = ResourcePolicy.objects.order_by("pk").values_list(*names)
+        # Small chunks: a chunk dies young, so streaming promotes nothing to the oldest GC
+        # generation and triggers no full collection (a pause proportional to the heap).
+        for values in rows.iterator(chunk_size=100):
+            yield names, values[at], values
 
     @staticmethod
-    def _digest(rows: Iterable[ResourcePolicy]) -> str:
-        digest = hashlib.sha256()
-        for row in rows:
-            values = tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
-            digest.update(repr(values).encode() + b"\n")
-        return digest.hexdigest()
+    def _instance(names: list[str], values: tuple[object, ...]) -> ResourcePolicy:
+        from authstatus.models import ResourcePolicy
+
+        return ResourcePolicy.from_db(_policy_database(), names, values)
+
+    @staticmethod
+    def _line(values: tuple[object, ...]) -> bytes:
+        return repr(values).encode() + b"\n"
 
     def fingerprint(self) -> str:
-        return self._digest(self._rows())
+        digest = hashlib.sha256()
+        for _, _, values in self._rows():
+            digest.update(self._line(values))
+        return digest.hexdigest()
 
     def load(self) -> Snapshot:
         rows = self._rows()
         rules: list[Rule[Policy]] = []
         invalid: list[InvalidPolicy] = []
         good: dict[object, Rule[Policy]] = {}
+        digest = hashlib.sha256()
         with self._lock:
-            for row in rows:
-                error = row.problem()
-                if error is None:
-                    rule = row.rule()
-                    if rule is not None:
-                        good[row.pk] = rule
-                        rules.append(rule)
+            previous = self._compiled
+            compiled: dict[bytes, Rule[Policy] | str | None] = {}
+            for names, pk, values in rows:
+                line = self._line(values)
+                digest.update(line)
+                key = hashlib.sha256(line).digest()
+                if key in previous:
+                    found = previous[key]
+                else:
+                    found = self._compile(self._instance(names, values))
+                compiled[key] = found
+                if not isinstance(found, str):
+                    if found is not None:  # None: disabled
+                        good[pk] = found
+                        rules.append(found)
                     continue
-                fallback = self._last_good.get(row.pk)
+                error = found
+                fallback = self._last_good.get(pk)
                 if fallback is not None:
-                    good[row.pk] = fallback
+                    good[pk] = fallback
                     enforced = f"its last valid version ({fallback.value.access.value} on "
                     enforced += f"{fallback.pattern!r})"
                 else:
-                    fallback = _closed_rule(row)
+                    fallback = _closed_rule(self._instance(names, values))
                     enforced = (
                         f"closed to everyone (access: nobody) on {fallback.pattern!r}"
                         if fallback is not None
@@ -467,9 +500,20 @@ class DatabaseSource:
                     )
                 if fallback is not None:
                     rules.append(fallback)
+                row = self._instance(names, values)
                 invalid.append(InvalidPolicy(row.pk, str(row.path), error, enforced))
             self._last_good = good
-        return Snapshot(rules, self._digest(rows), invalid)
+            self._compiled = compiled
+        return Snapshot(rules, digest.hexdigest(), invalid)
+
+    @staticmethod
+    def _compile(row: ResourcePolicy) -> Rule[Policy] | str | None:
+        """The row's rule (``None`` when disabled), or why it cannot be enforced (a string:
+        what :meth:`ResourcePolicy.problem` reports, computed once)."""
+        try:
+            return row.rule()
+        except Exception as exc:
+            return str(exc) or type(exc).__name__
 
 
 def _closed_rule(row: ResourcePolicy) -> Rule[Policy] | None:
@@ -541,20 +585,31 @@ class _Throttle:
 
 class _Poller(threading.Thread):
     """Reads the version key every ``POLL_INTERVAL`` off the request path (one per process,
-    started lazily, so after a fork); holds its registry weakly."""
+    started lazily, so after a fork); with ``RELOAD_IN_BACKGROUND``, also performs the reloads
+    and resyncs, so that no request waits for them. Holds its registry weakly."""
 
     def __init__(self, registry: PolicyRegistry) -> None:
         super().__init__(name="authstatus-policy-poller", daemon=True)
         self._registry = weakref.ref(registry)
-        self.stopped = threading.Event()
+        self.stopped = False
+        self.wake = threading.Event()
+        """Set to poll (and reload) now rather than at the end of the interval."""
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.wake.set()
 
     def run(self) -> None:
-        while not self.stopped.wait(self._wait()):
+        while True:
+            self.wake.wait(self._wait())
+            self.wake.clear()
             registry = self._registry()
-            if registry is None or registry._poller is not self:
+            if self.stopped or registry is None or registry._poller is not self:
                 return
             try:
                 registry.poll()
+                if app_settings.RELOAD_IN_BACKGROUND:
+                    registry._rebuild()
             except Exception:  # the poller must outlive anything a poll can raise
                 logger.exception("authstatus: policy poll failed")
             del registry
@@ -570,13 +625,22 @@ class PolicyRegistry:
     is kept in memory, and a background thread reads one *version* key from the cache named
     by ``CACHE_ALIAS`` every ``POLL_INTERVAL`` seconds. :func:`policies_changed` writes a new
     version whenever a policy is saved or deleted (retried on every poll until the write
-    succeeds); when the poller sees a version other than the one loaded, the next request
-    reloads (one query; other threads keep answering with the current policies meanwhile).
-    Every ``RESYNC_INTERVAL`` seconds one request compares a fingerprint of the policy table
+    succeeds). Every ``RESYNC_INTERVAL`` seconds a fingerprint of the policy table is compared
     with the one loaded (one query), which bounds staleness when the cache cannot (a lost
     announcement, a restored cache, a row changed outside Django). If the cache or the
     database fails, the last policies that loaded stay in force; a process that never loaded
     any raises :class:`PoliciesUnavailable`.
+
+    Who reloads: with ``RELOAD_IN_BACKGROUND`` (the default) the poller thread, when it sees
+    another version, when this process saved a change, or when the fingerprints differ. It
+    builds a new matcher while every request keeps answering with the current one — the last
+    one that loaded, never a more open state — then swaps the reference (one assignment).
+    A change is thus in force once its build completes: staleness grows by one build. Two
+    exceptions wait: the first load of a process (there is nothing to answer with yet), and
+    a thread whose own transaction changed a policy that is not committed yet (only it can
+    read that change; it reloads itself, as the saving request). Without
+    ``RELOAD_IN_BACKGROUND``, the request that finds a reload or a resync due performs it
+    (the lock is taken without waiting: other threads answer with the current policies).
     """
 
     def __init__(
@@ -602,6 +666,10 @@ class PolicyRegistry:
         self._next_invalid_log = -math.inf
         self._retry_at = -math.inf
         self._load_error = ""
+        # Connections (other threads') whose open transaction changed a policy, with when:
+        # the poller cannot read that change, so it leaves reloads to the saving thread
+        # until the transaction ends (its commit invalidates again), RESYNC_INTERVAL at most.
+        self._owners: dict[int, tuple[Any, float]] = {}
         self._log.clear()
 
     def matcher(self) -> Matcher[Policy]:
@@ -624,6 +692,16 @@ class PolicyRegistry:
             # The database must not be queried on an event loop's thread; the next
             # aready() (AuthStatusMiddleware's async path) reloads in a thread.
             return matcher
+        if app_settings.RELOAD_IN_BACKGROUND:
+            if not (self._reload_wanted and _uncommitted_change()):
+                # The poller reloads and resyncs; answer with the current policies meanwhile.
+                self._wake_poller()
+                return matcher
+            # This thread's transaction changed a policy: only this thread can read it.
+            with self._lock:
+                if self._reload_wanted:
+                    self._reload()
+            return self._matcher or matcher
         # Policies are loaded: never wait. The thread holding the lock reloads; the others
         # answer with the current policies meanwhile.
         if not self._lock.acquire(blocking=False):
@@ -638,6 +716,29 @@ class PolicyRegistry:
         finally:
             self._lock.release()
         return self._matcher or matcher
+
+    def _rebuild(self) -> None:
+        """The poller's share with ``RELOAD_IN_BACKGROUND``: the reload or resync that is due,
+        built off the request path. Requests keep the current matcher until it is replaced."""
+        if self._matcher is None or not (
+            self._reload_wanted or time.monotonic() >= self._next_resync
+        ):
+            return
+        with self._lock:
+            if self._matcher is None or self._saving_elsewhere():
+                return
+            # No request cycle closes this thread's connection: do what it would, before (a
+            # connection broken by a database restart must not fail every later load) and
+            # after (CONN_MAX_AGE = 0: no idle connection held between reloads).
+            connection = connections[_policy_database()]
+            connection.close_if_unusable_or_obsolete()
+            try:
+                if self._reload_wanted:
+                    self._reload()
+                elif time.monotonic() >= self._next_resync:
+                    self._resync()
+            finally:
+                connection.close_if_unusable_or_obsolete()
 
     def _first_load(self) -> Matcher[Policy]:
         with self._lock:  # nothing to answer with yet: wait for whichever thread loads
@@ -710,9 +811,16 @@ class PolicyRegistry:
             # the next poll, so a rolled-back change outlives its transaction by at most
             # POLL_INTERVAL.
             provisional = _uncommitted_change()
-        self._matcher = Matcher(rule for snapshot in snapshots for rule in snapshot.rules)
+        rules = [rule for snapshot in snapshots for rule in snapshot.rules]
+        # After one save every other rule is the same object as before (DatabaseSource
+        # reuses them): only the change is compiled, into a copy sharing the rest.
+        matcher = self._matcher.rebuilt(rules) if self._matcher is not None else Matcher(rules)
         self._fingerprints = tuple(snapshot.fingerprint for snapshot in snapshots)
         self._version = _PROVISIONAL if provisional else version
+        if provisional:
+            connection = connections[_policy_database()]
+            self._owners.setdefault(id(connection), (connection, time.monotonic()))
+        self._matcher = matcher  # the swap: requests read this reference, nothing else
         invalid = tuple(row for snapshot in snapshots for row in snapshot.invalid)
         changed, self.invalid = invalid != self.invalid, invalid
         self._report_invalid(now=changed)
@@ -769,28 +877,56 @@ class PolicyRegistry:
         self._log.recovered("announce", "authstatus: announced the policy change")
         return True
 
-    def _ensure_poller(self) -> None:
+    def _ensure_poller(self) -> _Poller:
         poller = self._poller
         if poller is None or not poller.is_alive():
             poller = self._poller = _Poller(self)
             poller.start()
+        return poller
+
+    def _wake_poller(self) -> None:
+        """Have the poller reload now (if one is wanted) instead of after its interval."""
+        poller = self._poller
+        if poller is None or not poller.is_alive():
+            poller = self._ensure_poller()
+        if self._reload_wanted and not poller.wake.is_set():
+            poller.wake.set()
 
     def _forked(self) -> None:
         # The parent's poller thread did not survive the fork, and its lock may be held.
         self._lock = threading.Lock()
         self._poller = None
+        self._owners = {}
         self._reload_wanted = True
 
     def invalidate(self) -> None:
-        """This process changed a policy: reload on its next request."""
+        """This process changed a policy: reload it on the next request — with
+        ``RELOAD_IN_BACKGROUND``, on the poller thread unless the change is not committed yet
+        (see the class docstring)."""
         self._reload_wanted = True
+        connection = connections[_policy_database()]
+        if connection.in_atomic_block:
+            self._owners.setdefault(id(connection), (connection, time.monotonic()))
+            return
+        poller = self._poller
+        if poller is not None:
+            poller.wake.set()
+
+    def _saving_elsewhere(self) -> bool:
+        """Whether a transaction that changed a policy is still open (see :attr:`_owners`)."""
+        now = time.monotonic()
+        for key, (connection, since) in list(self._owners.items()):
+            if connection.in_atomic_block and now < since + app_settings.RESYNC_INTERVAL:
+                return True
+            self._owners.pop(key, None)
+        return False
 
     def reset(self) -> None:
         """Forget everything loaded and stop polling (tests; settings changes)."""
         with self._lock:
             poller, self._poller = self._poller, None
             if poller is not None:
-                poller.stopped.set()
+                poller.stop()
             self._clear()
 
     def match(self, method: str, path: str) -> Rule[Policy] | None:
@@ -870,6 +1006,7 @@ def policies_changed() -> None:
 
 registry = PolicyRegistry([settings_rules, database_source])
 on_reload(registry.reset)
+on_reload(database_source.clear)
 
 
 def default_policy() -> Policy:

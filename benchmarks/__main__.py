@@ -3,7 +3,8 @@
 1. Per-request cost and DB queries of each access-control path, stock vs authstatus
    (:mod:`benchmarks.bench_requests`), in-process.
 2. Policy resolution vs number of policies, in the project (:mod:`benchmarks.bench_policies`)
-   and in the bare matcher (:mod:`benchmarks.bench_matcher`).
+   and in the bare matcher (:mod:`benchmarks.bench_matcher`); memory of the compiled policies
+   and request latency while 100,000 of them recompile (:mod:`benchmarks.bench_recompile`).
 3. Throughput under gunicorn + wrk, with a policy edited under load
    (:mod:`benchmarks.bench_throughput`).
 4. Concealed vs missing response time (``benchmarks/bench_concealment.py``, its own process).
@@ -43,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--no-concealment", action="store_true", help="skip benchmarks/bench_concealment.py"
+    )
+    parser.add_argument(
+        "--no-recompile",
+        action="store_true",
+        help="skip benchmarks/bench_recompile.py (seeds 100,000 policies: about 3 minutes)",
     )
     parser.add_argument("--no-report", action="store_true", help="do not write docs/")
     parser.add_argument(
@@ -109,6 +115,14 @@ def _run(args: argparse.Namespace, bench_dir: str, started: float) -> int:
     print()
     print("-- the bare matcher (benchmarks/bench_matcher.py) --")
     matcher_status = bench_matcher.main(["--repeats", str(args.matcher_repeats)])
+    recompile = None
+    if not args.no_recompile:
+        from benchmarks import bench_recompile
+
+        print()
+        print("-- memory, and requests while 100,000 policies recompile (bench_recompile.py) --")
+        recompile = bench_recompile.run(client)
+        print(bench_recompile.table(recompile))
 
     runs = []
     if not args.no_throughput:
@@ -146,14 +160,26 @@ def _run(args: argparse.Namespace, bench_dir: str, started: float) -> int:
         asgi = bench_asgi.run(tokens, bench_dir, asgi_seconds, args.asgi_rounds)
         print(bench_asgi.table(asgi))
 
-    targets = report.targets(rows, sizes, matcher_status, runs, concealment_status, asgi)
+    targets = report.targets(
+        rows, sizes, matcher_status, runs, concealment_status, asgi=asgi, recompile=recompile
+    )
     print()
     print("== targets ==")
     for line in targets.lines:
         print(line)
     elapsed = time.monotonic() - started
     if not args.no_report:
-        written = report.write(ROOT / "docs", versions, args, rows, sizes, runs, targets, asgi)
+        written = report.write(
+            ROOT / "docs",
+            versions,
+            args,
+            rows,
+            sizes,
+            runs,
+            targets,
+            asgi=asgi,
+            recompile=recompile,
+        )
         print()
         print("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in written))
     print(f"total time {elapsed:.0f} s")

@@ -161,6 +161,7 @@ def targets(
     runs: Sequence[Any],
     concealment_status: int | None = None,
     asgi: Sequence[Any] = (),
+    recompile: Any = None,
 ) -> Targets:
     k = _by_key(rows)
     t = Targets()
@@ -218,6 +219,10 @@ def targets(
         concealed.median_us <= missing.median_us * CONCEALED_MAX and concealed.queries == 0,
     )
     token_backend_targets(rows, t)
+    if recompile is not None:
+        from benchmarks.bench_recompile import verdict
+
+        t.check(*verdict(recompile))
     cached = k["bearer_cached"]
     t.lines.append(
         f"info  token cache hit (LocMem): {cached.median_us:.1f} µs, {cached.queries} queries "
@@ -352,6 +357,7 @@ def write(
     runs: Sequence[Any],
     result: Targets,
     asgi: Sequence[Any] = (),
+    recompile: Any = None,
 ) -> list[Path]:
     written = _plots(docs, rows, sizes)
     today = datetime.date.today().isoformat()
@@ -366,6 +372,17 @@ def write(
         asgi_text = asgi_table(list(asgi), markdown=True)
     else:
         asgi_text = "_Not run (`--no-asgi`)._"
+    if recompile is not None:
+        from benchmarks.bench_recompile import table as recompile_table
+
+        recompiled = recompile_table(recompile, markdown=True)
+        recompiled += (
+            "\n\nA save itself at 100,000 policies (`full_clean()` and `save()`: the row is "
+            "validated alone, then written; the saving request pays it): "
+            f"{recompile.save_s * 1000:.1f} ms."
+        )
+    else:
+        recompiled = "_Not run (`--no-recompile`)._"
     text = TEMPLATE.format(
         today=today,
         versions=versions_line,
@@ -379,6 +396,7 @@ def write(
         asgi=asgi_text,
         asgi_rounds=args.asgi_rounds,
         asgi_seconds=f"{max(1.0, args.seconds / args.asgi_rounds):g}",
+        recompile=recompiled,
         plot_paths=PLOT_PATHS,
         plot_policies=PLOT_POLICIES,
     )
@@ -430,6 +448,35 @@ per policy change, not per request.
 
 {policies}
 
+## Recompiling 100,000 policies after one save
+
+`benchmarks/bench_recompile.py`. First table: what the compiled policies of a process weigh
+at 1, 10,000 and 100,000 `ResourcePolicy` rows (the mix above): Python allocations still held
+after a load (`tracemalloc`: the rules, their policies, the trie and the per-row compile
+cache; no allocator overhead, no RSS). A reload holds the old and the new policies at once for
+a moment: the peak is up to twice that. The per-route memo of inherited policies and the
+matcher's lookup memo are bounded by routes and paths, not by policies. *first load s* is a
+fresh process's load, which requests wait for (it has nothing to answer with yet).
+
+Second table: one thread sends requests (in-process WSGI, `/drf/policy/`, governed by a
+database row) among 100,000 policies while that row is changed from `anonymous` (200) to
+`nobody` (403) as a save ends (committed, then `policies_changed()`). *before* is the second
+before the change; *during* is from the change to the first request answered with the new
+policy, which *in force after* times. *poller thread* is the default
+(`RELOAD_IN_BACKGROUND`): the reload runs off the request path; *the request* is
+`RELOAD_IN_BACKGROUND: False`, how every reload ran before: the request that finds it due
+waits for it. *longest GC* is the longest garbage collection in the window: a collection
+holds the GIL, so it stalls the requests of every thread. *in force after* with the poller
+thread depends on how much of the GIL the request thread leaves it: the poller reads the
+rows one SQLite step at a time, each step releasing the GIL and waiting up to the switch
+interval (5 ms) to take it back from a request thread that never waits on I/O, as this one;
+we have seen 7 to 184 s here, against about 2 s for the same reload with no requests. The
+longer that window, the likelier a full garbage collection falls in it, whatever triggers
+it: in a process holding 100,000 policies it visits their 200,000 objects (about 120 to
+150 ms here, 18 ms without them), which is what *max ms during* then shows.
+
+{recompile}
+
 ## Throughput, and a policy edited under load
 
 gunicorn with 2 sync workers on loopback, driven by `wrk` (1 thread, 4 connections,
@@ -439,9 +486,10 @@ threads, a request every few milliseconds each, no token) asks `/api/flip/`, and
 process switches that route's `ResourcePolicy` between `anonymous` (200) and `nobody` (403)
 every 0.2 s with `save()`, as the admin would; its wrk numbers include that load on the same
 two cores. A probe *contradicts* the policy when its status is not that of a state in force at
-some instant between `POLL_INTERVAL` (0.05 s here) before it was sent and when its answer
-arrived; *decidable* probes are those for which only one state was possible (the others
-cannot contradict anything). *wrk errors* are socket errors and non-2xx answers.
+some instant between `POLL_INTERVAL` plus one reload (0.05 + 0.02 s here: the propagation
+bound) before it was sent and when its answer arrived; *decidable* probes are those for which
+only one state was possible (the others cannot contradict anything). *wrk errors* are socket
+errors and non-2xx answers.
 
 {throughput}
 
@@ -469,9 +517,10 @@ See [ASGI and async views](howto/asgi.md).
 ## How to run
 
 ```sh
-make bench                  # everything, about 2 minutes; rewrites this page and its plots
+make bench                  # everything, about 5 minutes; rewrites this page and its plots
 .venv/bin/python -m benchmarks --help
 .venv/bin/python -m benchmarks --no-throughput --rounds 5   # quick, in-process only
+.venv/bin/python -m benchmarks.bench_recompile              # memory and recompile, alone
 ```
 
 `make bench` installs the `bench` extra (gunicorn, uvicorn, matplotlib) and Debian's `wrk`

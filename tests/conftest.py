@@ -63,6 +63,15 @@ def denials():
     access_denied.disconnect(dispatch_uid="tests-denials")
 
 
+@pytest.fixture
+def reload_on_requests(settings):
+    """``RELOAD_IN_BACKGROUND`` off: the request that finds a reload or a resync due performs
+    it. For tests that change policies inside the test's transaction as *another* process or
+    raw SQL would (no on-commit announcement): the poller thread, with a connection of its
+    own, cannot read that change, only the test's thread can."""
+    settings.AUTHSTATUS = {**settings.AUTHSTATUS, "RELOAD_IN_BACKGROUND": False}
+
+
 @pytest.fixture(autouse=True)
 def _fresh_policies(request):
     """Each test starts with freshly compiled policies (its database is new) and, where it

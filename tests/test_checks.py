@@ -97,6 +97,20 @@ def test_good_resync_interval():
         assert check_settings() == []
 
 
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_bad_reload_in_background(value):
+    with _with(RELOAD_IN_BACKGROUND=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_RELOAD_IN_BACKGROUND]
+    assert messages[0].level == django_checks.ERROR
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_good_reload_in_background(value):
+    with _with(RELOAD_IN_BACKGROUND=value):
+        assert check_settings() == []
+
+
 REDIS = "django.core.cache.backends.redis.RedisCache"
 PYMEMCACHE = "django.core.cache.backends.memcached.PyMemcacheCache"
 
@@ -804,6 +818,7 @@ def test_every_code_is_exercised():
         Codes.QUERY_TOKENS,
         Codes.BAD_CACHE,
         Codes.BAD_POLL_INTERVAL,
+        Codes.BAD_RELOAD_IN_BACKGROUND,
         Codes.BAD_NAME_LIST,
         Codes.PROCESS_LOCAL_CACHE,
         Codes.OAUTH2_ENDPOINTS_MISSING,

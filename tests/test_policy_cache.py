@@ -180,6 +180,7 @@ def test_no_reload_before_the_poll_interval(
             assert client.get("/api/public/").status_code == 200
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_reload_after_the_poll_interval_when_the_version_changed(
     client, silently_changed_row, django_assert_num_queries
 ):
@@ -218,6 +219,7 @@ def test_polling_an_unchanged_version_costs_no_query_and_no_reload(
                 assert client.get("/api/public/").status_code == 200
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_saved_policy_is_announced_to_other_processes_after_commit(
     django_capture_on_commit_callbacks,
 ):
@@ -343,6 +345,7 @@ def test_database_unavailable_without_policies_refuses_browsers_too(caplog):
     assert_unavailable(client.post("/api/notes/", {"text": "x"}, format="json"))
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_a_rolled_back_change_is_not_enforced_past_the_poll_interval(client, db):
     """Loaded inside the transaction that saved it, a change is provisional: when that
     transaction rolls back, the next poll drops it (Django has no rollback hook)."""

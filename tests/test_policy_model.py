@@ -267,8 +267,8 @@ def test_saving_an_invalid_row_through_the_model_is_refused():
 
 
 def test_saving_validates_with_the_other_rows_and_ignores_their_problems():
-    """The rule set is compiled with the new row before the write; a broken row elsewhere
-    (reported on its own) does not block saving valid ones."""
+    """The new row is compiled before the write; a broken row elsewhere (reported on its
+    own) does not block saving valid ones."""
     corrupted_policy(path="/api/x*/")
     row = ResourcePolicy.objects.create(path="/api/public/", access="authenticated")
     assert ResourcePolicy.objects.filter(pk=row.pk).exists()
@@ -349,6 +349,7 @@ def test_fresh_process_with_a_broken_row_closes_it_and_serves_every_other_route(
     assert f"resource policy #{row.pk}" in line.getMessage()
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_broken_row_is_logged_once_per_resync_interval_not_per_request(caplog):
     row = corrupted_policy(path="/api/public/", access="everyone")
     caplog.set_level(logging.ERROR, logger="authstatus")

@@ -75,6 +75,7 @@ def public_access(reg):
 # --- §1 a saved change is never lost -------------------------------------------------------
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_failed_announcement_is_retried_until_written(caplog):
     with authstatus_settings(POLL_INTERVAL=0.05, RESYNC_INTERVAL=3600):
         registry.matcher()
@@ -99,6 +100,7 @@ def test_failed_announcement_is_retried_until_written(caplog):
         assert other.match("GET", "/api/public/").value.name == f"policy #{row.pk}"
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_unannounced_change_is_caught_by_the_resync_fingerprint():
     """A process that died between commit and announcement, a cache restored from an old dump:
     the version key says nothing changed; the table says otherwise."""
@@ -112,6 +114,7 @@ def test_unannounced_change_is_caught_by_the_resync_fingerprint():
         assert public_access(other) is Access.NOBODY
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 @pytest.mark.parametrize(
     "sql",
     [
@@ -135,6 +138,7 @@ def test_raw_sql_that_keeps_updated_is_caught_by_the_resync(sql):
         assert other.match("GET", "/api/public/").value != before
 
 
+@pytest.mark.usefixtures("reload_on_requests")
 def test_resync_of_an_unchanged_table_costs_one_query_and_no_reload(client):
     with authstatus_settings(POLL_INTERVAL=3600, RESYNC_INTERVAL=0.2):
         assert client.get("/api/public/").status_code == 200

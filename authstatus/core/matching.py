@@ -22,11 +22,19 @@ the pattern — never exponential in the number of ``**`` (trying every split po
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["Matcher", "PatternError", "Rule", "normalize_methods", "validate_pattern"]
+__all__ = [
+    "Matcher",
+    "PatternError",
+    "Rule",
+    "intern_set",
+    "normalize_methods",
+    "validate_pattern",
+]
 
 T = TypeVar("T")
 
@@ -70,7 +78,24 @@ def normalize_methods(methods: str | Iterable[str]) -> frozenset[str]:
         result.add(upper)
     if "GET" in result:
         result.add("HEAD")
-    return frozenset(result)
+    return intern_set(result)
+
+
+_INTERNED: dict[frozenset[str], frozenset[str]] = {frozenset(): frozenset()}
+_INTERNED_MAX = 4096
+
+
+def intern_set(items: Iterable[str]) -> frozenset[str]:
+    """``frozenset(items)``, shared with every equal set interned before: policies repeat a
+    few sets (no methods, ``GET HEAD``, no scopes), and 100,000 rules would otherwise hold
+    500,000 frozensets of 216 bytes each, every one visited by the garbage collector."""
+    found = frozenset(items)
+    shared = _INTERNED.get(found)
+    if shared is not None:
+        return shared
+    if len(_INTERNED) < _INTERNED_MAX:
+        _INTERNED[found] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,22 +109,70 @@ class Rule(Generic[T]):
     rank: int = 0
 
 
+_SPECIFICITIES: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+
 def _specificity(segments: tuple[str, ...]) -> tuple[int, ...]:
     # 3 literal, 2 '*', 1 '**'; a trailing 0 makes a longer pattern beat its own prefix.
-    return (*(1 if s == ANY else 2 if s == ONE else 3 for s in segments), 0)
+    found = (*(1 if s == ANY else 2 if s == ONE else 3 for s in segments), 0)
+    return _SPECIFICITIES.setdefault(found, found) if len(_SPECIFICITIES) < 4096 else found
 
 
-@dataclass(slots=True, eq=False)  # identity: nodes are members of the live set
-class _Node(Generic[T]):
-    literal: dict[str, _Node[T]] = field(default_factory=dict)
-    one: _Node[T] | None = None
-    any: _Node[T] | None = None
-    rules: list[tuple[tuple[int, ...], Rule[T]]] = field(default_factory=list)
-    swallows: bool = False
-    """Reached through ``**``: may consume any segment and stay where it is."""
-    closure: tuple[_Node[T], ...] = ()
-    """This node and the ``**`` nodes below it without consuming a segment (``**`` may match
-    zero segments), set once the trie is built."""
+V = TypeVar("V")
+
+# Chunks of 2**_BITS items (see _Chunks).
+_BITS = 10
+_MASK = (1 << _BITS) - 1
+
+
+class _Chunks(Generic[V]):
+    """A list kept in chunks of ``2**_BITS`` items. :meth:`copy` shares every chunk, and
+    writing to the copy copies only the chunk written: :meth:`Matcher.rebuilt` then allocates
+    in proportion to what changed, not to the whole trie. A young list of 300,000 items is
+    visited item by item by the next garbage collections (holding the GIL): that, not the
+    copying, is what a rebuild of 100,000 policies would otherwise stall requests with."""
+
+    __slots__ = ("chunks", "length", "owned")
+
+    def __init__(self, flat: list[V]) -> None:
+        size = 1 << _BITS
+        self.chunks: list[list[V]] = [flat[i : i + size] for i in range(0, len(flat), size)]
+        if not self.chunks:
+            self.chunks.append([])
+        self.length = len(flat)
+        self.owned: set[int] | None = None
+        """Chunks this copy may write in place (``None``: every one: not a copy)."""
+
+    def copy(self) -> _Chunks[V]:
+        new: _Chunks[V] = _Chunks([])
+        new.chunks = list(self.chunks)
+        new.length = self.length
+        new.owned = set()
+        return new
+
+    def __iter__(self) -> Iterator[V]:
+        return itertools.chain.from_iterable(self.chunks)
+
+    def get(self, i: int) -> V:
+        return self.chunks[i >> _BITS][i & _MASK]
+
+    def set(self, i: int, value: V) -> None:
+        self._own(i >> _BITS)[i & _MASK] = value
+
+    def append(self, value: V) -> None:
+        chunk = self.length >> _BITS
+        if chunk == len(self.chunks):
+            self.chunks.append([])
+            if self.owned is not None:
+                self.owned.add(chunk)
+        self._own(chunk).append(value)
+        self.length += 1
+
+    def _own(self, chunk: int) -> list[V]:
+        if self.owned is not None and chunk not in self.owned:
+            self.chunks[chunk] = list(self.chunks[chunk])
+            self.owned.add(chunk)
+        return self.chunks[chunk]
 
 
 class Matcher(Generic[T]):
@@ -110,27 +183,181 @@ class Matcher(Generic[T]):
     is emptied when full rather than allowed to grow."""
 
     def __init__(self, rules: Iterable[Rule[T]]) -> None:
-        self._root: _Node[T] = _Node()
-        self._count = 0
-        self._memo: dict[tuple[str, str], Rule[T] | None] = {}
+        # The trie as parallel arrays indexed by node number (0 is the root), not one object
+        # per node: at 100,000 policies the garbage collector then tracks two objects per rule
+        # (the rule, its value) instead of a dozen. A full collection visits every tracked
+        # object while holding the GIL, so this bounds how long a rebuild on another thread
+        # can stall a request. Dicts of str -> int and tuples of ints are not tracked.
+        literal: list[dict[str, int] | None] = [None]
+        one: list[int] = [-1]
+        any_: list[int] = [-1]
+        swallows: list[bool] = [False]
+        node_rules: list[list[int]] = [[]]
+        found: list[Rule[T] | None] = []
+        specificity: list[tuple[int, ...]] = []
+        terminal: list[int] = []
+
+        def new(swallow: bool = False) -> int:
+            literal.append(None)
+            one.append(-1)
+            any_.append(-1)
+            swallows.append(swallow)
+            node_rules.append([])
+            return len(one) - 1
+
         for rule in rules:
             segments = validate_pattern(rule.pattern)
-            node = self._root
+            node = 0
             for segment in segments:
                 if segment == ANY:
-                    node.any = node.any or _Node(swallows=True)
-                    node = node.any
+                    if any_[node] < 0:
+                        any_[node] = new(swallow=True)
+                    node = any_[node]
                 elif segment == ONE:
-                    node.one = node.one or _Node()
-                    node = node.one
+                    if one[node] < 0:
+                        one[node] = new()
+                    node = one[node]
                 else:
-                    node = node.literal.setdefault(segment, _Node())
-            node.rules.append((_specificity(segments), rule))
-            self._count += 1
-        _close(self._root)
+                    children = literal[node]
+                    if children is None:
+                        children = literal[node] = {}
+                    child = children.get(segment)
+                    if child is None:
+                        child = children[segment] = new()
+                    node = child
+            node_rules[node].append(len(found))
+            found.append(rule)
+            specificity.append(_specificity(segments))
+            terminal.append(node)
+        self._literal = _Chunks(literal)
+        self._one = _Chunks(one)
+        self._any = _Chunks(any_)
+        self._swallows = _Chunks(swallows)
+        """Reached through ``**``: may consume any segment and stay where it is."""
+        self._node_rules = _Chunks([tuple(indices) for indices in node_rules])
+        self._rules = _Chunks(found)
+        """By index; ``None`` where :meth:`rebuilt` removed a rule."""
+        self._specificity = _Chunks(specificity)
+        self._terminal = _Chunks(terminal)
+        """The node each rule is attached to."""
+        self._closure = _Chunks([self._chain(n) for n in range(len(one))])
+        """Each node and the ``**`` nodes below it without consuming a segment (``**`` may
+        match zero segments)."""
+        self._count = len(found)
+        self._memo: dict[tuple[str, str], Rule[T] | None] = {}
+
+    def _chain(self, node: int) -> tuple[int, ...]:
+        chain = [node]
+        while (below := self._any.get(chain[-1])) >= 0:
+            chain.append(below)
+        return tuple(chain)
 
     def __len__(self) -> int:
         return self._count
+
+    def rebuilt(self, rules: Iterable[Rule[T]]) -> Matcher[T]:
+        """A new matcher equal to ``Matcher(rules)``, sharing this one's structure for the
+        rules (the same objects) it already holds: its cost is that of the rules added or
+        removed, not of all of them (copy-on-write; this matcher is not changed, so threads
+        may keep using it). Falls back to a full compile when most rules changed, or when
+        rules kept from this matcher are not in the same relative order (ties between equal
+        rules resolve by order)."""
+        rules = list(rules)
+        index_of = {id(rule): i for i, rule in enumerate(self._rules) if rule is not None}
+        kept: set[int] = set()
+        added: list[Rule[T]] = []
+        last = -1
+        for rule in rules:
+            i = index_of.get(id(rule))
+            if i is None or i in kept:
+                added.append(rule)
+                continue
+            if i < last:
+                return Matcher(rules)
+            last = i
+            kept.add(i)
+        removed = [i for i in index_of.values() if i not in kept]
+        holes = self._rules.length - self._count + len(removed)
+        if len(added) + len(removed) > len(rules) // 4 or holes > len(rules):
+            return Matcher(rules)
+        for rule in added:
+            validate_pattern(rule.pattern)  # before anything is copied: fail as Matcher()
+        new: Matcher[T] = Matcher(())
+        new._literal = self._literal.copy()
+        new._one = self._one.copy()
+        new._any = self._any.copy()
+        new._swallows = self._swallows.copy()
+        new._node_rules = self._node_rules.copy()
+        new._closure = self._closure.copy()
+        new._rules = self._rules.copy()
+        new._specificity = self._specificity.copy()
+        new._terminal = self._terminal.copy()
+        new._count = len(rules)
+        touched: set[int] = set()
+        for i in removed:
+            node = new._terminal.get(i)
+            new._node_rules.set(node, tuple(x for x in new._node_rules.get(node) if x != i))
+            new._rules.set(i, None)
+            touched.add(node)
+        copied: set[int] = set()  # nodes whose literal dict is this matcher's own already
+        for rule in added:
+            touched.add(new._attach(rule, copied))
+        position = {id(rule): p for p, rule in enumerate(rules)}
+        for node in touched:
+            new._node_rules.set(
+                node,
+                tuple(
+                    sorted(new._node_rules.get(node), key=lambda i: position[id(new._rules.get(i))])
+                ),
+            )
+        return new
+
+    def _attach(self, rule: Rule[T], copied: set[int]) -> int:
+        """Add ``rule`` to a matcher made by :meth:`rebuilt` (its arrays are copies, its
+        literal dicts shared until copied); returns the node it is attached to."""
+        segments = validate_pattern(rule.pattern)
+        node = 0
+        run = [0]  # the node entered last by a literal or '*', then the '**' nodes after it
+        for segment in segments:
+            if segment == ANY:
+                if self._any.get(node) < 0:
+                    self._any.set(node, self._new_node(swallows=True))
+                    for entered in run:  # their closures now reach one node further
+                        self._closure.set(entered, self._chain(entered))
+                node = self._any.get(node)
+                run.append(node)
+                continue
+            if segment == ONE:
+                if self._one.get(node) < 0:
+                    self._one.set(node, self._new_node())
+                node = self._one.get(node)
+            else:
+                children = self._literal.get(node)
+                if children is None or node not in copied:
+                    children = {} if children is None else dict(children)
+                    self._literal.set(node, children)
+                    copied.add(node)
+                child = children.get(segment)
+                if child is None:
+                    child = children[segment] = self._new_node()
+                node = child
+            run = [node]
+        index = self._rules.length
+        self._rules.append(rule)
+        self._specificity.append(_specificity(segments))
+        self._terminal.append(node)
+        self._node_rules.set(node, (*self._node_rules.get(node), index))
+        return node
+
+    def _new_node(self, swallows: bool = False) -> int:
+        node = self._one.length
+        self._literal.append(None)
+        self._one.append(-1)
+        self._any.append(-1)
+        self._swallows.append(swallows)
+        self._node_rules.append(())
+        self._closure.append((node,))
+        return node
 
     def match(self, method: str, path: str) -> Rule[T] | None:
         """The most specific rule for ``method`` and ``path``, or ``None``."""
@@ -148,20 +375,27 @@ class Matcher(Generic[T]):
     def _match(self, method: str, path: str) -> Rule[T] | None:
         if not path.startswith("/"):
             return None
+        bits, mask = _BITS, _MASK
+        literal, one = self._literal.chunks, self._one.chunks
+        swallows, closure = self._swallows.chunks, self._closure.chunks
         # The live set, as a dict for its order and O(1) membership: a node can be entered
         # from its parent and, through '**', from itself in the same step.
-        live = dict.fromkeys(self._root.closure)
+        live = dict.fromkeys(closure[0][0])
         for segment in path[1:].split("/"):
-            step: dict[_Node[T], None] = {}
+            step: dict[int, None] = {}
             for node in live:
-                child = node.literal.get(segment)
-                if child is not None:
-                    for entered in child.closure:
+                high, low = node >> bits, node & mask
+                children = literal[high][low]
+                if children is not None:
+                    child = children.get(segment)
+                    if child is not None:
+                        for entered in closure[child >> bits][child & mask]:
+                            step[entered] = None
+                below = one[high][low]
+                if segment and below >= 0:
+                    for entered in closure[below >> bits][below & mask]:
                         step[entered] = None
-                if node.one is not None and segment:
-                    for entered in node.one.closure:
-                        step[entered] = None
-                if node.swallows:
+                if swallows[high][low]:
                     step[node] = None
             if not step:
                 return None
@@ -169,23 +403,19 @@ class Matcher(Generic[T]):
         method = method.upper()
         best: tuple[tuple[object, ...], Rule[T]] | None = None
         for node in live:
-            for specificity, rule in node.rules:
+            for index in self._node_rules.get(node):
+                rule = self._rules.get(index)
+                if rule is None:  # never: a removed rule leaves no index in a node
+                    continue
                 if rule.methods and method not in rule.methods:
                     continue
-                key = (specificity, bool(rule.methods), rule.rank, rule.priority, rule.pattern)
+                key = (
+                    self._specificity.get(index),
+                    bool(rule.methods),
+                    rule.rank,
+                    rule.priority,
+                    rule.pattern,
+                )
                 if best is None or key > best[0]:
                     best = (key, rule)
         return None if best is None else best[1]
-
-
-def _close(root: _Node[T]) -> None:
-    """Set every node's :attr:`_Node.closure` (iteratively: patterns may be deep)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        chain = [node]
-        while chain[-1].any is not None:
-            chain.append(chain[-1].any)
-        node.closure = tuple(chain)
-        stack.extend(node.literal.values())
-        stack.extend(n for n in (node.one, node.any) if n is not None)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from authstatus.core import matching
 from authstatus.core.matching import (
     Matcher,
     PatternError,
@@ -213,3 +215,79 @@ def test_double_stars_cost_is_polynomial_in_the_path_length(stars):
     assert matcher.match("GET", miss) is None
     assert matcher.match("GET", hit).pattern == pattern
     assert time.perf_counter() - start < 1.0
+
+
+# --- rebuilt(): an incremental compile equal to a full one ---------------------------------
+
+ALL_PATHS = st.lists(paths, min_size=1, max_size=15)
+
+
+@contextlib.contextmanager
+def chunk_bits(bits):
+    """Chunks of ``2**bits`` items, so that a few rules span many of them."""
+    saved = matching._BITS, matching._MASK
+    matching._BITS, matching._MASK = bits, (1 << bits) - 1
+    try:
+        yield
+    finally:
+        matching._BITS, matching._MASK = saved
+
+
+@given(
+    base=st.lists(rules, min_size=8, max_size=40),
+    data=st.data(),
+    probes=ALL_PATHS,
+    bits=st.sampled_from([1, 3, 10]),
+)
+def test_rebuilt_answers_exactly_as_a_full_compile_and_leaves_the_old_matcher_alone(
+    base, data, probes, bits
+):
+    with chunk_bits(bits):
+        check_rebuilt(base, data, probes)
+
+
+def check_rebuilt(base, data, probes):
+    old = Matcher(base)
+    before = {(m, p): old.match(m, p) for m in ("GET", "POST", "PUT") for p in probes}
+    new_rules = list(base)
+    for _ in range(data.draw(st.integers(0, 1), label="removals")):
+        new_rules.pop(data.draw(st.integers(0, len(new_rules) - 1), label="removed"))
+    for _ in range(data.draw(st.integers(0, 1), label="additions")):
+        at = data.draw(st.integers(0, len(new_rules)), label="at")
+        new_rules.insert(at, data.draw(rules, label="added"))
+    incremental = Matcher(base).rebuilt(new_rules)  # a fresh base: its memo is empty
+    full = Matcher(new_rules)
+    assert len(incremental) == len(full) == len(new_rules)
+    for method in ("GET", "HEAD", "POST", "PUT"):
+        for path in probes:
+            assert incremental.match(method, path) is full.match(method, path)
+    old.rebuilt(new_rules)
+    # Not from its memo: the structure the old matcher shares with the new one is unchanged.
+    assert {k: old._match(*k) for k in before} == before
+
+
+@given(base=st.lists(rules, min_size=2, max_size=20), probes=ALL_PATHS)
+def test_rebuilt_from_reordered_or_mostly_new_rules_is_a_full_compile(base, probes):
+    for new_rules in (base[::-1], [rule(r.pattern, r.methods) for r in base]):
+        rebuilt = Matcher(base).rebuilt(new_rules)
+        full = Matcher(new_rules)
+        for path in probes:
+            assert rebuilt.match("GET", path) is full.match("GET", path)
+
+
+def test_rebuilt_rejects_an_invalid_pattern_like_a_full_compile():
+    base = [rule(f"/r{i}/") for i in range(10)]
+    with pytest.raises(PatternError):
+        Matcher(base).rebuilt([*base, rule("/bad*/")])
+
+
+def test_rebuilt_reaches_through_a_new_double_star_below_existing_ones():
+    base = [rule("/a/**/"), rule("/a/**/**/x/"), *(rule(f"/f{i}/") for i in range(10))]
+    added = rule("/a/**/**/**/y")
+    rebuilt = Matcher(base).rebuilt([*base, added])
+    full = Matcher([*base, added])
+    for path in ("/a/y", "/a/1/2/3/y", "/a/x/", "/a/1/x/", "/a/y/"):
+        assert rebuilt.match("GET", path) is full.match("GET", path)
+    assert rebuilt.match("GET", "/a/y") is added
+    assert rebuilt.match("GET", "/a/1/2/3/y") is added
+    assert Matcher(base).match("GET", "/a/y") is None

@@ -1,0 +1,183 @@
+"""With ``RELOAD_IN_BACKGROUND`` (the default) the poller thread rebuilds the matcher and swaps
+it in: a request never waits for a rebuild, and answers with the old policies or the new ones,
+never with a state in which a protected route is unprotected.
+
+No timing assertions here (the stall a request sees is measured by
+``benchmarks/bench_recompile.py``); deadlines only keep a broken build from hanging the suite.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from authstatus.core.decision import Access
+from authstatus.core.matching import Rule
+from authstatus.models import ResourcePolicy
+from authstatus.policies import PolicyRegistry, build_policy, registry
+from tests.factories import ResourcePolicyFactory
+
+DEADLINE = 30  # seconds: a rebuild that has not happened by then never will
+
+
+def authstatus_settings(**overrides):
+    return override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **overrides})
+
+
+def eventually(predicate):
+    deadline = time.monotonic() + DEADLINE
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+CLOSED = Rule("/x/", build_policy("nobody", name="closed"))
+SCOPED = Rule("/x/", build_policy("authenticated", required_scopes="admin", name="scoped"))
+# Enough other rules that a build is not instantaneous.
+FILLER = [Rule(f"/filler/{i}/*/", build_policy("authenticated")) for i in range(2000)]
+
+
+class Versions:
+    """A policy source whose next load returns the other version of ``/x/``; a load can be
+    held on an event so the test sees the registry while a build is in progress."""
+
+    def __init__(self) -> None:
+        self.current = CLOSED
+        self.hold = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.loads = 0
+
+    def __call__(self) -> list[Rule]:
+        self.loads += 1
+        if self.hold:
+            self.entered.set()
+            self.release.wait(DEADLINE)
+        return [self.current, *FILLER]
+
+    def flip(self) -> Rule:
+        self.current = SCOPED if self.current is CLOSED else CLOSED
+        return self.current
+
+
+@pytest.fixture
+def background():
+    """A registry of its own (polling fast), as the process registry would be."""
+    with authstatus_settings(POLL_INTERVAL=0.01, RESYNC_INTERVAL=3600):
+        source = Versions()
+        reg = PolicyRegistry([source])
+        yield reg, source
+        source.release.set()
+        reg.reset()
+
+
+def test_a_request_does_not_wait_for_a_rebuild_in_progress(background):
+    reg, source = background
+    assert reg.match("GET", "/x/") is CLOSED  # the first load: nothing to answer with yet
+    source.hold = True
+    source.flip()
+    reg.invalidate()
+    assert source.entered.wait(DEADLINE), "the poller did not start the rebuild"
+
+    # The builder is blocked inside the load; requests answer at once, with the old rule.
+    for _ in range(100):
+        assert reg.match("GET", "/x/") is CLOSED
+    assert not source.release.is_set()  # ... so no request waited for the rebuild to end
+
+    source.release.set()
+    assert eventually(lambda: reg.match("GET", "/x/") is SCOPED)
+
+
+def test_the_swap_is_atomic_and_never_fail_open(background):
+    reg, source = background
+    assert reg.match("GET", "/x/") is CLOSED
+    seen: list[object] = []
+    stop = threading.Event()
+
+    def requests() -> None:
+        while not stop.is_set():
+            seen.append(reg.match("GET", "/x/"))
+
+    reader = threading.Thread(target=requests)
+    reader.start()
+    try:
+        for _ in range(6):
+            expected = source.flip()
+            loads = source.loads
+            reg.invalidate()
+            assert eventually(
+                lambda e=expected, n=loads: source.loads > n and reg.match("GET", "/x/") is e
+            )
+    finally:
+        stop.set()
+        reader.join(DEADLINE)
+    # Every answer during six rebuilds was one of the two versions: never no rule (the
+    # default), never anything in between.
+    assert seen
+    assert {id(rule) for rule in seen} <= {id(CLOSED), id(SCOPED)}
+    assert len({id(rule) for rule in seen}) == 2
+
+
+def test_a_failed_rebuild_keeps_the_last_good_matcher(background, caplog):
+    reg, _ = background
+    assert reg.match("GET", "/x/") is CLOSED
+
+    def broken() -> list[Rule]:
+        raise RuntimeError("database gone")
+
+    reg._sources[0]._function = broken  # type: ignore[attr-defined]
+    loaded = reg.matcher()
+    reg.invalidate()
+    assert eventually(lambda: any("failed to load" in r.getMessage() for r in caplog.records))
+    assert reg.matcher() is loaded
+    assert reg.match("GET", "/x/") is CLOSED
+
+
+def test_without_background_reloads_the_request_reloads(background):
+    reg, source = background
+    with authstatus_settings(POLL_INTERVAL=3600, RELOAD_IN_BACKGROUND=False):
+        reg.reset()
+        assert reg.match("GET", "/x/") is CLOSED
+        source.flip()
+        reg.invalidate()
+        assert reg.match("GET", "/x/") is SCOPED  # this very call reloaded
+
+
+# --- the process registry, real rows, through requests -----------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_save_is_rebuilt_off_the_request_path_never_open(client):
+    """Rows committed (no test transaction), so the poller's own connection reads them. A
+    route whose settings policy is anonymous (200) is closed by a row (403); the row is
+    changed to authenticated (401 for an anonymous request). Until the poller has rebuilt,
+    requests answer 403; then 401; never 200, which would mean the row was not in force."""
+    row = ResourcePolicyFactory(path="/api/public/", access="nobody")
+    with authstatus_settings(POLL_INTERVAL=0.01):
+        registry.reset()
+        assert client.get("/api/public/").status_code == 403
+        row.access = "authenticated"
+        row.save()  # autocommit: announced and rebuilt in the background at once
+        statuses = []
+        deadline = time.monotonic() + DEADLINE
+        with CaptureQueriesContext(connection) as captured:
+            while not statuses or statuses[-1] != 401:
+                statuses.append(client.get("/api/public/").status_code)
+                assert time.monotonic() < deadline, statuses[-10:]
+        assert set(statuses) <= {403, 401}
+        # No request of this thread loaded the policies: the poller did.
+        table = ResourcePolicy._meta.db_table
+        assert not [q for q in captured.captured_queries if table in q["sql"]]
+        rule = registry.match("GET", "/api/public/")
+        assert rule is not None
+        assert rule.value.access is Access.AUTHENTICATED
+        assert rule.value.source == "database"
+    ResourcePolicy.objects.all().delete()
