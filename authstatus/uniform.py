@@ -46,6 +46,7 @@ __all__ = [
     "UNIFORM_POLICY",
     "in_uniform_namespace",
     "match_as_a_route",
+    "under_uniform_paths",
     "uniform_not_found",
     "walk_later_patterns",
 ]
@@ -79,6 +80,13 @@ def _patterns() -> Matcher[bool]:
 
 
 on_reload(_matcher.clear)
+
+
+def under_uniform_paths(request: HttpRequest) -> bool:
+    """Whether ``request``'s path is under ``UNIFORM_CONCEALMENT_PATHS`` (route or not)."""
+    if not app_settings.UNIFORM_CONCEALMENT_PATHS:
+        return False
+    return _patterns().match(request.method or "GET", request.path_info) is not None
 
 
 def in_uniform_namespace(request: HttpRequest) -> bool:

@@ -255,3 +255,28 @@ def test_under_the_uniform_mode_a_missing_url_gets_the_match_of_a_route(client):
     assert match.func.cls is UniformNotFound
     assert match.tried is None
     assert client.get("/api/vaulx/").wsgi_request.resolver_match is None  # the mode off
+
+
+def test_under_the_uniform_mode_a_missing_object_is_refused_as_another_users(
+    client, alice, bob, denials
+):
+    """Object level: a valid login asking for an id that does not exist pays (and announces)
+    the requirement refusal it gets for another user's object; without the mode, a missing
+    object is only a 404."""
+    from django.conf import settings
+
+    item = VaultItemFactory(owner=alice)
+    token = AccessTokenFactory(user=bob, scope="read")
+    auth = {"HTTP_AUTHORIZATION": bearer_auth(token.token)}
+    uniform = {**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": ["/api/**"]}
+    with override_settings(AUTHSTATUS=uniform):
+        other = _answer(client, f"/api/vault/{item.pk}/", **auth)
+        missing = _answer(client, f"/api/vault/{item.pk + 100}/", **auth)
+    assert other == missing
+    assert other[0] == 404
+    assert len(denials) == 2
+    assert denials[0]["decision"] == denials[1]["decision"]
+    assert denials[1]["user"] == bob
+    assert denials[1]["decision"].status == 404
+    _answer(client, f"/api/vault/{item.pk + 100}/", **auth)  # the mode off
+    assert len(denials) == 2

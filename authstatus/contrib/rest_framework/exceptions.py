@@ -32,6 +32,7 @@ from authstatus.conf import app_settings
 from authstatus.contrib.rest_framework.browsable import browsable_refusal
 from authstatus.contrib.rest_framework.decisions import (
     decide_view,
+    is_object_route,
     refuse_view,
     view_policy_in_force,
 )
@@ -49,6 +50,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     request = context["request"]
     view = context["view"]
     if isinstance(exc, (Http404, exceptions.NotFound)):
+        _refuse_missing_object(request, view)
         return _not_found(request, view)
     if isinstance(exc, PoliciesUnavailable):
         return _unavailable(request, view)
@@ -82,6 +84,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
     if browsable is not None:
         return browsable
     return render_decision(request._request, decision)
+
+
+def _refuse_missing_object(request: Any, view: Any) -> None:
+    """Uniform concealment at object level (``UNIFORM_CONCEALMENT_PATHS``): a valid login
+    asking a concealed object route with requirements for an id that does not exist is
+    refused as it is for another user's object — the requirement refusal's decision and its
+    ``access_denied`` — so that the two answers cost the same work, not only the same bytes.
+    (No predicate runs: there is no object to give it.)"""
+    from authstatus.uniform import under_uniform_paths
+
+    if not under_uniform_paths(request._request) or not _authenticated(request):
+        return
+    if not getattr(request.user, "is_authenticated", False) or not is_object_route(view):
+        return
+    try:
+        policy = view_policy_in_force(request, view)
+    except PoliciesUnavailable:
+        return
+    if policy.conceal and policy.requirements:
+        refuse_view(request, view, policy)
 
 
 def _not_found(request: Any, view: Any) -> HttpResponse:
