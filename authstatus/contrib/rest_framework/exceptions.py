@@ -39,7 +39,7 @@ from authstatus.contrib.rest_framework.decisions import (
 from authstatus.contrib.rest_framework.permissions import AccessDenied
 from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, refuse
-from authstatus.enforcement import log_concealed_failure
+from authstatus.enforcement import UserPrincipal, log_concealed_failure
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
 
@@ -91,7 +91,8 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
     asking a concealed object route with requirements for an id that does not exist is
     refused as it is for another user's object — the requirement refusal's decision and its
     ``access_denied`` — so that the two answers cost the same work, not only the same bytes.
-    (No predicate runs: there is no object to give it.)"""
+    The requirement predicates run too, with no object (as at view level), as they run on
+    the existing object; what they answer does not matter: the answer is the 404."""
     from authstatus.uniform import under_uniform_paths
 
     if not under_uniform_paths(request._request) or not _authenticated(request):
@@ -103,6 +104,7 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
     except PoliciesUnavailable:
         return
     if policy.conceal and policy.requirements:
+        UserPrincipal(request.user).satisfies(policy.requirements)
         refuse_view(request, view, policy)
 
 
