@@ -63,6 +63,7 @@ class Stall:
     during_ms: list[float] = field(default_factory=list)
     in_force_s: float = float("nan")
     gc_max_ms: float = 0.0  # the longest garbage collection during the rebuild
+    reverted: int = 0  # answers other than the new policy's after it was first in force
 
     @staticmethod
     def _p(values: list[float], q: float) -> float:
@@ -220,8 +221,8 @@ def _stall(client: Any, mode: str, row: Any) -> Stall:
         result.gc_max_ms = 1000 * max(
             (d for t, d in collections if changed <= t <= end), default=0.0
         )
-        wrong = [s for t, _, s in latencies if t >= end and s != 403]
-        assert not wrong, f"{len(wrong)} answers other than 403 after the new policy was in force"
+        # Reported (a target), not asserted: the run must still print what it measured.
+        result.reverted = sum(1 for t, _, s in latencies if t >= end and s != 403)
         assert all(s == 200 for t, _, s in latencies if t < changed)
     policies.registry.reset()
     return result
@@ -310,14 +311,16 @@ def table(result: Result, markdown: bool = False) -> str:
 
 def verdict(result: Result) -> tuple[str, str, bool]:
     s = result.background
+    request = next(x for x in result.stalls if x.mode == "request")
     return (
         f"recompiling {STALL_POLICIES:,} policies after one save stalls no request over "
         f"{STALL_MAX_MS:g} ms",
         f"max {s.during_max:.1f} ms, p99 {s.during_p99:.2f} ms during the rebuild (before: max "
-        f"{s.baseline_max:.1f} ms); in force after {s.in_force_s:.2f} s; without "
+        f"{s.baseline_max:.1f} ms); in force after {s.in_force_s:.2f} s; answers with the "
+        f"old policy after the new one was in force: {s.reverted}; without "
         f"RELOAD_IN_BACKGROUND one request waited "
-        f"{next(x for x in result.stalls if x.mode == 'request').during_max:.0f} ms",
-        s.during_max <= STALL_MAX_MS,
+        f"{request.during_max:.0f} ms ({request.reverted} such answers)",
+        s.during_max <= STALL_MAX_MS and s.reverted == 0 and request.reverted == 0,
     )
 
 

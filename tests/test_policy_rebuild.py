@@ -1,4 +1,4 @@
-"""With ``RELOAD_IN_BACKGROUND`` (the default) the poller thread rebuilds the matcher and swaps
+"""With ``RELOAD_IN_BACKGROUND`` (opt-in) the poller thread rebuilds the matcher and swaps
 it in: a request never waits for a rebuild, and answers with the old policies or the new ones,
 never with a state in which a protected route is unprotected.
 
@@ -24,6 +24,11 @@ from authstatus.policies import PolicyRegistry, build_policy, registry
 from tests.factories import ResourcePolicyFactory
 
 DEADLINE = 30  # seconds: a rebuild that has not happened by then never will
+
+
+@pytest.fixture(autouse=True)
+def _in_background(settings):
+    settings.AUTHSTATUS = {**settings.AUTHSTATUS, "RELOAD_IN_BACKGROUND": True}
 
 
 def authstatus_settings(**overrides):
