@@ -280,3 +280,75 @@ def test_under_the_uniform_mode_a_missing_object_is_refused_as_another_users(
     assert denials[1]["decision"].status == 404
     _answer(client, f"/api/vault/{item.pk + 100}/", **auth)  # the mode off
     assert len(denials) == 2
+
+
+_checked: list[tuple[object, object]] = []
+
+
+def _recording_owner(user, obj):
+    """The demo's ``owner`` predicate, recording what it was asked."""
+    from demo_project.api.rules import is_owner
+
+    _checked.append((user, obj))
+    return is_owner(user, obj)
+
+
+def _raising_owner(user, obj):
+    if obj is not None:
+        raise AttributeError("this predicate reads a related row the object lacks")
+    return True
+
+
+def test_a_missing_object_runs_the_object_check_on_a_placeholder(client, alice, bob, denials):
+    """Under the uniform mode the missing id pays what another user's object pays: the
+    object-level requirement check, with an instance of the view's model (never saved), the
+    refusal built and announced once, and the same 404."""
+    from demo_project.api.models import VaultItem
+
+    item = VaultItemFactory(owner=alice)
+    auth = {"HTTP_AUTHORIZATION": bearer_auth(AccessTokenFactory(user=bob, scope="read").token)}
+    _checked.clear()
+    with override_settings(AUTHSTATUS=_uniform_with_owner("_recording_owner")):
+        other = _answer(client, f"/api/vault/{item.pk}/", **auth)
+        missing = _answer(client, f"/api/vault/{item.pk + 100}/", **auth)
+    assert other == missing
+    assert other[0] == 404
+    assert [d["decision"].status for d in denials] == [404, 404]
+    objects = [obj for _, obj in _checked if obj is not None]
+    assert [type(obj) for obj in objects] == [VaultItem, VaultItem]
+    assert objects[0].pk == item.pk
+    assert objects[1].pk is None
+    assert objects[1]._state.adding
+    assert VaultItem.objects.count() == 1  # the placeholder is never saved
+
+
+def test_a_predicate_failing_on_the_placeholder_changes_nothing(client, alice, bob, denials):
+    """A predicate that cannot handle an object without a row (it reads a related row)
+    raises on the placeholder: the missing id is still the 404 of any missing id, announced
+    once."""
+    from django.conf import settings
+
+    item = VaultItemFactory(owner=alice)
+    auth = {"HTTP_AUTHORIZATION": bearer_auth(AccessTokenFactory(user=bob, scope="read").token)}
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, "UNIFORM_CONCEALMENT_PATHS": []}):
+        plain = _answer(client, f"/api/vault/{item.pk + 100}/", **auth)
+    with override_settings(AUTHSTATUS=_uniform_with_owner("_raising_owner")):
+        missing = _answer(client, f"/api/vault/{item.pk + 100}/", **auth)
+    assert missing == plain
+    assert missing[0] == 404
+    assert [d["decision"].status for d in denials] == [404]
+
+
+def _uniform_with_owner(check: str) -> dict:
+    from django.conf import settings
+
+    return {
+        **settings.AUTHSTATUS,
+        "UNIFORM_CONCEALMENT_PATHS": ["/api/**"],
+        "REQUIREMENTS": {
+            "owner": {
+                "check": f"tests.test_anonymous_refusals.{check}",
+                "filter": "demo_project.api.rules.owned_by",
+            }
+        },
+    }

@@ -36,12 +36,13 @@ from authstatus.contrib.rest_framework.decisions import (
     refuse_view,
     view_policy_in_force,
 )
-from authstatus.contrib.rest_framework.permissions import AccessDenied
+from authstatus.contrib.rest_framework.permissions import AccessDenied, PolicyPermission
 from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, refuse
-from authstatus.enforcement import UserPrincipal, log_concealed_failure
+from authstatus.enforcement import log_concealed_failure
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
+from authstatus.uniform import under_uniform_paths
 
 __all__ = ["exception_handler"]
 
@@ -89,12 +90,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
 def _refuse_missing_object(request: Any, view: Any) -> None:
     """Uniform concealment at object level (``UNIFORM_CONCEALMENT_PATHS``): a valid login
     asking a concealed object route with requirements for an id that does not exist is
-    refused as it is for another user's object — the requirement refusal's decision and its
-    ``access_denied`` — so that the two answers cost the same work, not only the same bytes.
-    The requirement predicates run too, with no object (as at view level), as they run on
-    the existing object; what they answer does not matter: the answer is the 404."""
-    from authstatus.uniform import under_uniform_paths
-
+    refused as it is for another user's object, so that the two answers cost the same work,
+    not only the same bytes. ``PolicyPermission.has_object_permission`` runs as it runs on
+    the existing object — on a placeholder instance of the view's model (its field
+    defaults, never saved), with the requirement predicates, the refusal's decision, its
+    ``access_denied`` and the ``AccessDenied`` exception. What it answers does not matter:
+    the answer is the 404, and a refusal is announced either way."""
     if not under_uniform_paths(request._request) or not _authenticated(request):
         return
     if not getattr(request.user, "is_authenticated", False) or not is_object_route(view):
@@ -103,8 +104,20 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
         policy = view_policy_in_force(request, view)
     except PoliciesUnavailable:
         return
-    if policy.conceal and policy.requirements:
-        UserPrincipal(request.user).satisfies(policy.requirements)
+    if not (policy.conceal and policy.requirements):
+        return
+    permission = next(
+        (p for p in view.get_permissions() if isinstance(p, PolicyPermission)), PolicyPermission()
+    )
+    try:
+        placeholder = view.get_queryset().model()
+        if permission.has_object_permission(request, view, placeholder):
+            refuse_view(request, view, policy)
+    except AccessDenied:
+        pass  # refused and announced, as for another user's object
+    except Exception:
+        # A predicate that cannot handle an object which has no row: the answer is the 404
+        # all the same, and the refusal is announced as for any other object.
         refuse_view(request, view, policy)
 
 
