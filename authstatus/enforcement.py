@@ -138,24 +138,22 @@ async def aevaluate(
         request, results=results, challenges=challenges, policy=policy, announce=False
     )
     if not decision.allowed:
-        await access_denied.asend(
-            sender=sender,
-            request=request,
-            decision=decision,
-            credentials=result.credentials,
-            user=result.user,
-        )
+        await access_denied.asend(sender=sender, **_signal_kwargs(request, decision, result))
     return decision, result
 
 
 def notify(request: HttpRequest, decision: Decision, result: Result, sender: type) -> None:
-    access_denied.send(
-        sender=sender,
-        request=request,
-        decision=decision,
-        credentials=result.credentials,
-        user=result.user,
-    )
+    access_denied.send(sender=sender, **_signal_kwargs(request, decision, result))
+
+
+def _signal_kwargs(request: HttpRequest, decision: Decision, result: Result) -> dict[str, Any]:
+    """The arguments of every ``access_denied`` signal (docs/reference/signals.md)."""
+    return {
+        "request": request,
+        "decision": decision,
+        "credentials": result.credentials,
+        "user": result.user,
+    }
 
 
 _middleware_authenticators: list[Authenticator] = []

@@ -57,6 +57,7 @@ from authstatus.authentication import (
     challenges_for,
 )
 from authstatus.conf import app_settings, on_reload
+from authstatus.contrib.rest_framework import anonymous
 from authstatus.core.decision import CredentialState, Decision, Policy
 from authstatus.decorators import is_exempt
 from authstatus.enforcement import (
@@ -204,7 +205,7 @@ def _plan(request: HttpRequest, view_func: Any) -> int:
             plan = _DRF if _drf_plan(view_func) else _SKIP
         elif AuthStatusMiddleware._enforces(request, view_func, namespaces):
             plan = _ENFORCE
-        elif namespaces and not is_drf_view(view_func) and _authorization_view(view_func):
+        elif namespaces and _authorization_view(view_func):
             plan = _AUTHORIZE
         else:
             plan = _SKIP
@@ -377,18 +378,14 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
 
 
 def _drf_plan(view_func: Any) -> bool:
-    from authstatus.contrib.rest_framework.anonymous import plan
-
-    return plan(view_func) is not None
+    return anonymous.plan(view_func) is not None
 
 
 def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | None:
     """A DRF view's concealed refusal of a request without credentials, answered here rather
     than by DRF (:mod:`authstatus.contrib.rest_framework.anonymous`); ``None``: DRF decides."""
-    from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
-
     try:
-        return refuse_anonymous(request, view_func)
+        return anonymous.refuse_anonymous(request, view_func)
     except PoliciesUnavailable:
         return None  # DRF answers the 503, as it does on every enforced route
 

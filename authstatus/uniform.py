@@ -25,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.urls import Resolver404
+from django.urls import Resolver404, ResolverMatch
 
 from authstatus.authentication import LazyChallenges, challenges_for
 from authstatus.conf import app_settings, on_reload
@@ -185,8 +186,6 @@ def match_as_a_route(request: HttpRequest, view: Callable[..., Any]) -> None:
     """For a missing URL refused before DRF dispatches: the ``ResolverMatch`` Django builds
     for a route that matched, naming the uniform ``view`` that answers. Its construction is
     part of what a concealed route costs; it has no ``tried`` chain (none was walked)."""
-    from django.urls import ResolverMatch
-
     request.resolver_match = ResolverMatch(view, (), {}, route=request.path_info.lstrip("/"))
 
 
@@ -197,8 +196,6 @@ def _drf_installed() -> bool:
     """``apps.is_installed("rest_framework")``, remembered per app registry state: it scans
     every app config, time a concealed route does not spend (override_settings of
     ``INSTALLED_APPS`` installs a new ``app_configs`` dict, hence the key)."""
-    from django.apps import apps
-
     key = id(apps.app_configs)
     if key not in _drf:
         _drf.clear()

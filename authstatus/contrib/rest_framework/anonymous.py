@@ -30,10 +30,22 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSetMixin
 
 from authstatus.authentication import Authenticator, Result
+from authstatus.contrib.rest_framework.authentication import (
+    RESULTS_ATTRIBUTE,
+    AuthStatusAuthentication,
+)
+from authstatus.contrib.rest_framework.exceptions import exception_handler
+from authstatus.contrib.rest_framework.permissions import PolicyPermission
 from authstatus.core.decision import Access, CredentialState, Policy
 from authstatus.enforcement import evaluate, notify
+from authstatus.resources import request_policy
+from authstatus.responses import not_found_response
+from authstatus.uniform import match_as_a_route, walk_later_patterns
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -83,12 +95,6 @@ def plan(view_func: Any, *, uniform: bool = False) -> Plan | None:
 
 
 def _plan(view_func: Any, uniform: bool) -> Plan | None:
-    from rest_framework.views import APIView
-    from rest_framework.viewsets import ViewSetMixin
-
-    from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
-    from authstatus.contrib.rest_framework.permissions import PolicyPermission
-
     cls = getattr(view_func, "cls", None)
     if not isinstance(cls, type) or not issubclass(cls, APIView):
         return None
@@ -105,6 +111,8 @@ def _plan(view_func: Any, uniform: bool) -> Plan | None:
     ):
         return None
     if not uniform:
+        if not _authstatus_handler():
+            return None
         permissions = list(initkwargs.get("permission_classes", cls.permission_classes))
         first = permissions[0] if permissions else None
         if not (
@@ -133,16 +141,12 @@ def refuse_anonymous(
         return None
     uniform = policy is not None
     found = plan(view_func, uniform=uniform)
-    if found is None or not (uniform or _authstatus_handler()):
+    if found is None:
         return None
     if policy is None:
-        from authstatus.resources import request_policy
-
         policy = request_policy(request, view_func)
     if not policy.conceal or policy.access is Access.ANONYMOUS:
         return None  # before authenticating: most routes are not concealed
-    from authstatus.contrib.rest_framework.authentication import RESULTS_ATTRIBUTE
-
     cache: dict[type, Result] = request.__dict__.setdefault(RESULTS_ATTRIBUTE, {})
     for drf_class, authenticator in found.authenticators:
         result = cache.get(drf_class)
@@ -163,9 +167,6 @@ def refuse_anonymous(
     )
     if decision.allowed or decision.status != 404:
         return None
-    from authstatus.responses import not_found_response
-    from authstatus.uniform import match_as_a_route, walk_later_patterns
-
     notify(request, decision, result, found.view_class)
     # Uniform concealment: each side pays what Django spent on the other before this point.
     if uniform:
@@ -176,8 +177,4 @@ def refuse_anonymous(
 
 
 def _authstatus_handler() -> bool:
-    from rest_framework.settings import api_settings
-
-    from authstatus.contrib.rest_framework.exceptions import exception_handler
-
     return api_settings.EXCEPTION_HANDLER is exception_handler
