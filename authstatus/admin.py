@@ -23,8 +23,8 @@ from django.utils.translation import ngettext
 from authstatus.conf import app_settings
 from authstatus.explain import explain
 from authstatus.models import ResourcePolicy
-from authstatus.policies import POLICY_FIELDS
 from authstatus.resources import endpoints_matching
+from authstatus.specs import POLICY_FIELDS
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

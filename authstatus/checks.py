@@ -21,7 +21,7 @@ from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
 from authstatus.core.decision import Access
 from authstatus.core.matching import PatternError, validate_pattern
-from authstatus.policies import PolicyError, rule_from_spec
+from authstatus.specs import PolicyError, rule_from_spec, settings_rules
 
 if TYPE_CHECKING:
     from authstatus.core.decision import Policy
@@ -793,7 +793,6 @@ def check_routes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
     rows are shown by ``manage.py authstatus_routes`` and the admin.
     """
     from authstatus.core.matching import Matcher
-    from authstatus.policies import settings_rules
 
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):

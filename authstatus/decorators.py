@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import normalize_methods
-from authstatus.policies import VIEW, build_policy
+from authstatus.specs import VIEW, build_policy
 
 __all__ = [
     "POLICY_ATTRIBUTE",

@@ -39,6 +39,7 @@ from authstatus import policies
 from authstatus.core.decision import Policy, strictest
 from authstatus.decorators import declarations, view_policy
 from authstatus.routes import Endpoint, RouteMap, decorations_for, route_map
+from authstatus.specs import DEFAULT, VIEW
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -179,7 +180,7 @@ def _unnamed(
     if found is not None and found.names(upper, action):
         policy = found.get(upper, action)
         assert policy is not None
-        return Resolved(policy, f"{policies.VIEW}: {policy.name}")
+        return Resolved(policy, f"{VIEW}: {policy.name}")
     fallback = found.default if found is not None else None
     memo = _memo(matcher)
     key = (urlconf, callback, upper in SAFE_METHODS, fallback)
@@ -198,9 +199,9 @@ def _with_inheritance(
     matcher: Matcher[Policy],
 ) -> Resolved:
     if fallback is not None:
-        own = Resolved(fallback, f"{policies.VIEW}: {fallback.name}")
+        own = Resolved(fallback, f"{VIEW}: {fallback.name}")
     else:
-        own = Resolved(policies.default_policy(), f"{policies.DEFAULT}: DEFAULT_ACCESS")
+        own = Resolved(policies.default_policy(), f"{DEFAULT}: DEFAULT_ACCESS")
     parents = inherited(routes, callback, method, matcher)
     if not parents:
         return own

@@ -34,11 +34,11 @@ class Size:
 
 
 def _registry(size: int) -> tuple[Any, float]:
-    from authstatus import policies
+    from authstatus import policies, specs
     from authstatus.core.matching import Rule
 
     route = policies.rule_from_spec(
-        {"path": ROUTE, "access": "anonymous"}, source=policies.SETTINGS, rank=0
+        {"path": ROUTE, "access": "anonymous"}, source=specs.SETTINGS, rank=0
     )
     assert route is not None
     filler = policies.build_policy("authenticated", name="generated")
