@@ -196,8 +196,8 @@ def test_a_committed_save_is_rebuilt_off_the_request_path_never_open(client):
 
 
 def _state(reg: PolicyRegistry) -> dict[str, object]:
-    """What a failed wait for a rebuild reports: the registry's view and the rows as a new
-    connection (another thread's) reads them."""
+    """What a failed wait for a rebuild reports: the registry's view, the rows as a new
+    connection (another thread's) reads them, and whether this thread's save is committed."""
     rows: list[object] = []
 
     def read() -> None:
@@ -217,6 +217,11 @@ def _state(reg: PolicyRegistry) -> dict[str, object]:
         "owners": len(reg._owners),
         "poller alive": poller is not None and poller.is_alive(),
         "rows": rows,
+        "this thread's transaction": (
+            connection.in_atomic_block,
+            connection.get_autocommit(),
+            len(connection.run_on_commit),
+        ),
     }
 
 
