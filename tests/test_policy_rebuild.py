@@ -276,11 +276,11 @@ def test_the_poller_leaves_no_transaction_open_and_closes_its_connection(
 
 @pytest.mark.django_db
 def test_a_failed_reload_in_the_savers_own_transaction_does_not_abort_it(client, monkeypatch):
-    """The one reload a request performs itself with ``RELOAD_IN_BACKGROUND``: its own
-    transaction (``ATOMIC_REQUESTS``, inside the test's) saved a policy not committed yet.
-    On PostgreSQL a failed statement aborts the transaction and every later query of the
-    request fails (500); the load runs in a savepoint, so the request goes on with the last
-    good policies."""
+    """The one reload a request performs itself with ``RELOAD_IN_BACKGROUND``: its thread's
+    open transaction (here the test's, which the request's ``ATOMIC_REQUESTS`` one nests in)
+    saved a policy not committed yet. On PostgreSQL a failed statement aborts the transaction
+    and every later query of the request fails (500); the load runs in a savepoint, so the
+    request goes on with the last good policies."""
     monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
     token = AccessTokenFactory(user=UserFactory(username="alice"), scope="read")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
