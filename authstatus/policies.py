@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
-from django.db import connections, router, transaction
+from django.db import close_old_connections, connections, router, transaction
 
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Access, Policy
@@ -319,19 +319,29 @@ class _Poller(threading.Thread):
         self.wake.set()
 
     def run(self) -> None:
-        while True:
-            self.wake.wait(self._wait())
-            self.wake.clear()
-            registry = self._registry()
-            if self.stopped or registry is None or registry._poller is not self:
-                return
-            try:
-                registry.poll()
-                if app_settings.RELOAD_IN_BACKGROUND:
-                    registry._rebuild()
-            except Exception:  # the poller must outlive anything a poll can raise
-                logger.exception("authstatus: policy poll failed")
-            del registry
+        try:
+            while True:
+                self.wake.wait(self._wait())
+                self.wake.clear()
+                registry = self._registry()
+                if self.stopped or registry is None or registry._poller is not self:
+                    return
+                # No request cycle manages this thread's connections: do what one would,
+                # before (a connection broken by a database restart must not fail every
+                # later load) and after (CONN_MAX_AGE = 0: no connection held between polls).
+                close_old_connections()
+                try:
+                    registry.poll()
+                    if app_settings.RELOAD_IN_BACKGROUND:
+                        registry._rebuild()
+                except Exception:  # the poller must outlive anything a poll can raise
+                    logger.exception("authstatus: policy poll failed")
+                finally:
+                    close_old_connections()
+                del registry
+        finally:
+            # A persistent connection (CONN_MAX_AGE) must not outlive its only user.
+            connections.close_all()
 
     def _wait(self) -> float:
         return max(_poll_interval(), MIN_POLL_INTERVAL)
@@ -350,7 +360,7 @@ class PolicyRegistry:
     database fails, the last policies that loaded stay in force; a process that never loaded
     any raises :class:`PoliciesUnavailable`.
 
-    Who reloads: with ``RELOAD_IN_BACKGROUND`` (the default) the poller thread, when it sees
+    Who reloads: with ``RELOAD_IN_BACKGROUND`` (opt-in) the poller thread, when it sees
     another version, when this process saved a change, or when the fingerprints differ. It
     builds a new matcher while every request keeps answering with the current one — the last
     one that loaded, never a more open state — then swaps the reference (one assignment).
@@ -446,18 +456,10 @@ class PolicyRegistry:
         with self._lock:
             if self._matcher is None or self._saving_elsewhere():
                 return
-            # No request cycle closes this thread's connection: do what it would, before (a
-            # connection broken by a database restart must not fail every later load) and
-            # after (CONN_MAX_AGE = 0: no idle connection held between reloads).
-            connection = connections[_policy_database()]
-            connection.close_if_unusable_or_obsolete()
-            try:
-                if self._reload_wanted:
-                    self._reload()
-                elif time.monotonic() >= self._next_resync:
-                    self._resync()
-            finally:
-                connection.close_if_unusable_or_obsolete()
+            if self._reload_wanted:
+                self._reload()
+            elif time.monotonic() >= self._next_resync:
+                self._resync()
 
     def _first_load(self) -> Matcher[Policy]:
         with self._lock:  # nothing to answer with yet: wait for whichever thread loads
