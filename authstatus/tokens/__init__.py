@@ -39,6 +39,7 @@ from django.utils.translation import gettext_noop
 from authstatus.authentication import Result
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Credentials, Failure
+from authstatus.tokens import lookup_thread
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -150,11 +151,18 @@ def check(
 
 
 async def acheck(request: HttpRequest, token: str) -> Result:
-    """:func:`check` for async code, in one thread hop (``sync_to_async``) whatever
-    ``TOKEN_BACKENDS`` holds: the database backend's one query (through the statement
+    """:func:`check` for async code, in one thread hop whatever ``TOKEN_BACKENDS`` holds: the
+    database backend's one query (through the statement
     :mod:`~authstatus.contrib.oauth2_provider.tokenloader` compiles once, which Django's async
     ORM — itself a ``sync_to_async`` around the sync query — would rebuild per call), a JWKS
-    or introspection request, a cache read."""
+    or introspection request, a cache read.
+
+    The hop goes to the long-lived token-lookup thread (:mod:`.lookup_thread`, whose
+    connections outlive a request) where the request's own sync thread would be new, and is
+    Django's thread-sensitive ``sync_to_async`` elsewhere (a parent sync thread, such as a
+    test's, sees its own transaction)."""
+    if lookup_thread.applies():
+        return await lookup_thread.run(check, request, token)
     return await sync_to_async(check)(request, token)
 
 
