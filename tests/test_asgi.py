@@ -579,13 +579,16 @@ def _lookup_connection_state() -> tuple[bool, bool, bool]:
 
 @pytest.fixture
 def connects() -> Iterator[list[str]]:
-    """The thread name of every new database connection while the test runs."""
+    """The thread name of every new database connection of a thread's own (``connections``)
+    while the test runs."""
+    from django.db import connections
     from django.db.backends.signals import connection_created
 
     names: list[str] = []
 
     def created(sender: Any, connection: Any, **kwargs: Any) -> None:
-        names.append(threading.current_thread().name)
+        if connection is connections[connection.alias]:  # not one made by create_connection
+            names.append(threading.current_thread().name)
 
     connection_created.connect(created, dispatch_uid="tests-connects")
     yield names
@@ -673,13 +676,11 @@ def test_the_lookup_connection_lifetime(alice, connects, max_age, wait, connecti
 def _break_the_kept_connection() -> None:
     """Make the next statement on the lookup thread's kept connection fail as a dropped one
     does: PostgreSQL terminates its session; SQLite interrupts it once."""
-    from django.db import connection
+    from django.db import connection, connections
 
     if connection.vendor == "postgresql":
         pid = connection.connection.info.backend_pid
-        from django.db import connections as all_connections
-
-        other = all_connections.create_connection("default")
+        other = connections.create_connection("default")
         try:
             with other.cursor() as cursor:
                 cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
@@ -720,8 +721,12 @@ def test_a_database_error_on_a_new_lookup_connection_is_not_retried(alice, conne
     token = AccessTokenFactory(user=alice, scope="read write")
     headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
 
+    broken: list[bool] = []
+
     def fail_on_the_lookup_thread(sender: Any, connection: Any, **kwargs: Any) -> None:
-        if threading.current_thread().name.startswith("authstatus-tokens"):
+        # Once: on PostgreSQL, breaking it opens another connection on this thread.
+        if not broken and threading.current_thread().name.startswith("authstatus-tokens"):
+            broken.append(True)
             _break_the_kept_connection()
 
     connection_created.connect(fail_on_the_lookup_thread, dispatch_uid="tests-fail-new")
