@@ -765,6 +765,26 @@ def test_a_sync_only_middleware_above_keeps_the_lookup_in_the_request_thread(ali
     assert not threads[0].startswith("authstatus-tokens")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_backend_that_may_wait_on_the_network_keeps_the_request_thread(alice):
+    """A JWT backend (its JWKS fetch) before the database: one slow lookup must not hold up
+    every other request's behind it on the one lookup thread."""
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    backends = [
+        {"BACKEND": "authstatus.tokens.jwt.JWTBackend", "ISSUER": "https://as.example"},
+        {"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"},
+    ]
+    with (
+        _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST, TOKEN_BACKENDS=backends),
+        _lookups() as threads,
+    ):
+        # An opaque token is not a JWT: the JWT backend passes it on, unfetched.
+        assert _asgi_get("/t/async/private/", headers) == (200, b"private alice")
+    assert len(threads) == 1
+    assert not threads[0].startswith("authstatus-tokens")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("thread", [True, False])
 def test_a_token_revoked_in_the_tests_transaction_is_refused_by_async_client(alice, thread):

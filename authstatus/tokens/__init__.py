@@ -80,6 +80,11 @@ class TokenBackend:
 
     #: What ``authstatus_explain --scopes`` and the admin say the token is checked against.
     label = "bearer token backend"
+    #: Whether :func:`acheck` may run this backend on the token-lookup thread (one per
+    #: process, one lookup at a time): only a backend whose one wait is a quick database
+    #: query. One that may wait on the network (a JWKS fetch, an introspection request)
+    #: would hold up every other request's lookup behind it.
+    uses_lookup_thread = False
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.options = dict(options)
@@ -158,10 +163,11 @@ async def acheck(request: HttpRequest, token: str) -> Result:
     or introspection request, a cache read.
 
     The hop goes to the long-lived token-lookup thread (:mod:`.lookup_thread`, whose
-    connections outlive a request) where the request's own sync thread would be new, and is
-    Django's thread-sensitive ``sync_to_async`` elsewhere (a parent sync thread, such as a
-    test's, sees its own transaction)."""
-    if lookup_thread.applies():
+    connections outlive a request) where the request's own sync thread would be new and
+    every backend is one for it (:attr:`TokenBackend.uses_lookup_thread`), and is Django's
+    thread-sensitive ``sync_to_async`` elsewhere (a parent sync thread, such as a test's,
+    sees its own transaction)."""
+    if lookup_thread.applies() and all(b.uses_lookup_thread for b in backends()):
         return await lookup_thread.run(check, request, token)
     return await sync_to_async(check)(request, token)
 
