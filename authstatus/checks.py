@@ -125,6 +125,8 @@ class Codes:
     INVALID_DATABASE_POLICY = "authstatus.W020"
     CACHE_WITHOUT_TIMEOUT = "authstatus.W021"
     BAD_RELOAD_IN_BACKGROUND = "authstatus.E060"
+    BAD_ASYNC_TOKEN_THREAD = "authstatus.E068"
+    BAD_ASYNC_TOKEN_CONNECTION_MAX_AGE = "authstatus.E069"
 
 
 @register(Tags.security)
@@ -308,6 +310,24 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
             Error(
                 "RELOAD_IN_BACKGROUND must be True or False.",
                 id=Codes.BAD_RELOAD_IN_BACKGROUND,
+            )
+        )
+    if not isinstance(raw.get("ASYNC_TOKEN_THREAD", True), bool):
+        errors.append(
+            Error("ASYNC_TOKEN_THREAD must be True or False.", id=Codes.BAD_ASYNC_TOKEN_THREAD)
+        )
+    max_age = raw.get("ASYNC_TOKEN_CONNECTION_MAX_AGE", 0)
+    if max_age is not None and (
+        isinstance(max_age, bool) or not isinstance(max_age, int | float) or not max_age >= 0
+    ):
+        errors.append(
+            Error(
+                "ASYNC_TOKEN_CONNECTION_MAX_AGE must be a number of seconds, 0 or more, or None.",
+                hint=(
+                    "How long the token-lookup thread keeps a database connection (default "
+                    "300; 0: closed after each lookup; None: no limit)."
+                ),
+                id=Codes.BAD_ASYNC_TOKEN_CONNECTION_MAX_AGE,
             )
         )
     alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])

@@ -76,6 +76,13 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Where bearer tokens are checked, in order (authstatus.tokens): dicts with a BACKEND
     # path and that backend's options. The default: django-oauth-toolkit's database.
     "TOKEN_BACKENDS": [{"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"}],
+    # Under ASGI, check bearer tokens on one long-lived thread per process whose database
+    # connections outlive a request (authstatus.tokens.lookup_thread), wherever the request's
+    # own sync thread would be new (and so could see nothing the lookup thread cannot).
+    "ASYNC_TOKEN_THREAD": True,
+    # Seconds a connection of that thread is kept (None: no limit, 0: closed after each
+    # lookup); its CONN_MAX_AGE, which Django wants 0 under ASGI for request threads.
+    "ASYNC_TOKEN_CONNECTION_MAX_AGE": 300,
     # Render every DRF error (validation 400, 405, 406, 415, 429, ...) as RFC 9457 problem
     # details, not only authstatus's refusals. Off by default: existing clients keep DRF's bodies.
     "PROBLEM_DETAILS_FOR_ALL_ERRORS": False,
@@ -190,6 +197,15 @@ class AppSettings:
     @property
     def TOKEN_BACKENDS(self) -> Sequence[Mapping[str, Any]]:
         return list(self.get("TOKEN_BACKENDS"))
+
+    @property
+    def ASYNC_TOKEN_THREAD(self) -> bool:
+        return bool(self.get("ASYNC_TOKEN_THREAD"))
+
+    @property
+    def ASYNC_TOKEN_CONNECTION_MAX_AGE(self) -> float | None:
+        value = self.get("ASYNC_TOKEN_CONNECTION_MAX_AGE")
+        return None if value is None else float(value)
 
     @property
     def PROBLEM_DETAILS_FOR_ALL_ERRORS(self) -> bool:

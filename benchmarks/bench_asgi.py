@@ -14,6 +14,9 @@ Reported: the median p50 over rounds, and the *added* latency as the median over
 the pair's p50 ratio (:func:`added`). The anonymous path is compared with
 the stock view asked without credentials, the bearer path (a valid token: one indexed query,
 in one thread hop) with the stock view asked with the same ``Authorization`` header (ignored).
+The bearer path runs as ``docs/howto/asgi.md`` recommends for production, which is the
+default: ``ASYNC_TOKEN_THREAD`` on, so the hop goes to the token-lookup thread and its kept
+database connection (:mod:`authstatus.tokens.lookup_thread`).
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ CELLS = (
     ),
     Cell(
         "bearer",
-        "async view + AuthStatusMiddleware, authenticated policy, valid bearer token",
+        "async view + AuthStatusMiddleware, authenticated policy, valid bearer token "
+        "(ASYNC_TOKEN_THREAD on: the default)",
         "authstatus",
         "/async/bearer/",
         True,

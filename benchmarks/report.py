@@ -274,7 +274,12 @@ def asgi_targets(results: Sequence[Any], t: Targets) -> Targets:
             f"ASGI ({ours_key}): AuthStatusMiddleware adds <= {ADDED_MAX:.0%} to the async "
             "view's p50 latency under uvicorn",
             f"{added:+.1%} ({stock.p50_ms:.3f} -> {ours.p50_ms:.3f} ms); thread hops "
-            + ("0" if ours_key == "anonymous" else "1 (the token query)")
+            + (
+                "0"
+                if ours_key == "anonymous"
+                else "1 (the token query, on the token-lookup thread: ASYNC_TOKEN_THREAD "
+                "on, the default)"
+            )
             + " (tests/test_asgi.py counts them)",
             added <= ADDED_MAX,
         )
@@ -506,11 +511,11 @@ asked with the same header (which it ignores). The anonymous path makes no threa
 the bearer path exactly one (the token query), as `tests/test_asgi.py` counts.
 
 Under ASGI, Django runs each request's sync code in a thread of its own
-(`ThreadSensitiveContext`), so the token query opens a database connection per request, as
-Django's async ORM would (Django's documentation asks for persistent connections to be off
-under ASGI, and for a connection pool instead): opening it, not the decision, is most of the
-bearer row (the token lookup's statement is compiled once per alias, not per connection).
-See [ASGI and async views](howto/asgi.md).
+(`ThreadSensitiveContext`), so a token query in the request's thread would open a database
+connection per request, as Django's async ORM does. The bearer row runs with the default
+(and recommended) `ASYNC_TOKEN_THREAD` on: the query runs on the token-lookup thread, whose
+connection lives across requests (`ASYNC_TOKEN_CONNECTION_MAX_AGE`); what is left of the
+bearer row is that hop and the query itself. See [ASGI and async views](howto/asgi.md).
 
 {asgi}
 

@@ -84,3 +84,13 @@ def _fresh_policies(request):
         registry.matcher()
     yield
     registry.reset()
+
+
+@pytest.fixture(autouse=True)
+def _lookup_thread_closed():
+    """The token-lookup thread's connections are closed after each test that started it (a
+    kept PostgreSQL connection would keep the test database from being dropped)."""
+    yield
+    from authstatus.tokens import lookup_thread
+
+    lookup_thread.close()

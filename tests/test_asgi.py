@@ -15,9 +15,11 @@ sync receiver of ``request_started``...), so the count that matters is what addi
 
 from __future__ import annotations
 
+import functools
 import http.client
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,13 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from asgiref.sync import SyncToAsync, async_to_sync, iscoroutinefunction
+from asgiref.sync import SyncToAsync, async_to_sync, iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.test import AsyncClient, Client, override_settings
+from django.test import AsyncClient, Client, TestCase, override_settings
 
 from authstatus.core.challenges import Challenge, parse_challenges
 from authstatus.middleware import AuthStatusMiddleware
-from tests.factories import AccessTokenFactory, ResourcePolicyFactory
+from tests.factories import AccessTokenFactory, ResourcePolicyFactory, UserFactory
 from tests.http import COOKIE, EXPIRED_TOKEN, INVALID_TOKEN, bearer, bearer_auth
 
 BEARER_FIRST = [
@@ -359,6 +361,7 @@ for name in ("alice", "admin"):
 class Uvicorn:
     port: int
     sessions: dict[str, str]
+    env: dict[str, str]  # manage.py on the server's database
 
     def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -374,15 +377,20 @@ class Uvicorn:
             connection.close()
 
 
-@pytest.fixture(scope="module")
-def uvicorn(tmp_path_factory) -> Iterator[Uvicorn]:
+@pytest.fixture(scope="module", params=["1", "0"], ids=["lookup-thread", "request-thread"])
+def uvicorn(request, tmp_path_factory) -> Iterator[Uvicorn]:
     """uvicorn serving tests/asgi.py (settings tests.settings_asgi) on a free loopback port,
-    on a SQLite file migrated and seeded with the demo's users and tokens. Another port is
-    tried if the one probed was taken before uvicorn bound it."""
+    on a SQLite file migrated and seeded with the demo's users and tokens, with
+    ``ASYNC_TOKEN_THREAD`` on and off. Another port is tried if the one probed was taken
+    before uvicorn bound it."""
     from tests.test_propagation import demo_env, free_port, manage, stop
 
     directory = tmp_path_factory.mktemp("uvicorn")
-    env = {**demo_env(directory), "DJANGO_SETTINGS_MODULE": "tests.settings_asgi"}
+    env = {
+        **demo_env(directory),
+        "DJANGO_SETTINGS_MODULE": "tests.settings_asgi",
+        "AUTHSTATUS_TEST_ASYNC_TOKEN_THREAD": request.param,
+    }
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "seed_demo")
     printed = manage(env, "shell", "-v", "0", "-c", SESSION_FOR).splitlines()
@@ -402,7 +410,7 @@ def uvicorn(tmp_path_factory) -> Iterator[Uvicorn]:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        server = Uvicorn(port, sessions)
+        server = Uvicorn(port, sessions, env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
             try:
@@ -455,3 +463,383 @@ def test_concealed_and_missing_are_alike_under_uvicorn(uvicorn):
     assert {k: v for k, v in concealed[1].items() if k not in drop} == {
         k: v for k, v in missing[1].items() if k not in drop
     }
+
+
+# --- the token-lookup thread (ASYNC_TOKEN_THREAD) -------------------------------------------
+
+
+ASYNC_STACK = [*STACK, "authstatus.middleware.AuthStatusMiddleware"]  # async-capable, all of it
+
+
+def _asgi_get(
+    path: str, headers: dict[str, str], middleware: list[str] | None = ASYNC_STACK
+) -> tuple[int, bytes]:
+    """One request through Django's ASGI handler as an ASGI server calls it: on an event loop
+    of its own, no parent sync thread, so the handler's ``ThreadSensitiveContext`` gives the
+    request's sync code a thread of its own (as under uvicorn). ``middleware``: ``MIDDLEWARE``
+    for the handler (``None``: the settings')."""
+    import asyncio
+
+    from django.core.handlers.asgi import ASGIHandler
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(3600)  # the client never disconnects
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        if middleware is None:
+            handler = ASGIHandler()
+        else:
+            with override_settings(MIDDLEWARE=middleware):
+                handler = ASGIHandler()  # loads the middleware chain
+        await handler(scope, receive, send)
+
+    asyncio.run(main())
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
+
+
+@contextmanager
+def _lookups() -> Iterator[list[str]]:
+    """The name of the thread of every token lookup (:func:`authstatus.tokens.check`)."""
+    from authstatus import tokens
+
+    threads: list[str] = []
+    original = tokens.check
+
+    @functools.wraps(original)
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    tokens.check = recorded  # type: ignore[assignment]
+    try:
+        yield threads
+    finally:
+        tokens.check = original  # type: ignore[assignment]
+
+
+@contextmanager
+def _lookup_thread_hops() -> Iterator[list[str]]:
+    """:func:`_hops`, counting the hops to the token-lookup thread as well."""
+    from authstatus.tokens import lookup_thread
+
+    original = lookup_thread.run
+    with _hops() as calls:
+
+        async def counted(func: Callable[..., Any], *args: Any) -> Any:
+            calls.append(f"lookup_thread:{func.__qualname__}")
+            return await original(func, *args)
+
+        lookup_thread.run = counted  # type: ignore[assignment]
+        try:
+            yield calls
+        finally:
+            lookup_thread.run = original  # type: ignore[assignment]
+
+
+def _on_lookup_thread(func: Callable[[], Any]) -> Any:
+    """``func()`` run on the token-lookup thread (to look at its connection)."""
+    from authstatus.tokens import lookup_thread
+
+    return lookup_thread._thread().submit(func).result(10)
+
+
+def _lookup_connection_state() -> tuple[bool, bool, bool]:
+    """(open, in a transaction, autocommit) of the lookup thread's default connection."""
+    from django.db import connection
+
+    is_open = connection.connection is not None
+    return is_open, connection.in_atomic_block, is_open and connection.get_autocommit()
+
+
+@pytest.fixture
+def connects() -> Iterator[list[str]]:
+    """The thread name of every new database connection of a thread's own (``connections``)
+    while the test runs."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    names: list[str] = []
+
+    def created(sender: Any, connection: Any, **kwargs: Any) -> None:
+        if connection is connections[connection.alias]:  # not one made by create_connection
+            names.append(threading.current_thread().name)
+
+    connection_created.connect(created, dispatch_uid="tests-connects")
+    yield names
+    connection_created.disconnect(dispatch_uid="tests-connects")
+
+
+@pytest.mark.django_db(transaction=True)  # committed rows: the request threads read them
+@pytest.mark.parametrize(
+    ("kind", "path", "added"),
+    [
+        ("none", "/t/async/open/", 0),
+        ("none", "/t/async/private/", 0),
+        ("token", "/t/async/private/", 1),  # the token query, on the lookup thread
+    ],
+)
+def test_thread_hops_under_the_asgi_handler(alice, kind, path, added):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json"}
+    if kind == "token":
+        headers["authorization"] = bearer_auth(token.token)
+    counts = []
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST):
+        for middleware in (STACK, ASYNC_STACK):
+            _asgi_get(path, headers, middleware)  # warm
+            with _lookup_thread_hops() as calls, _lookups() as threads:
+                status, _ = _asgi_get(path, headers, middleware)
+            assert status in (200, 401)
+            counts.append([c for c in calls if c != "log_response"])
+    stock, ours = counts
+    assert len(ours) - len(stock) == added, (stock, ours)
+    if added:
+        assert sorted(set(ours) - set(stock)) == ["lookup_thread:check"]
+        assert [name.split("_")[0] for name in threads] == ["authstatus-tokens"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lookup_thread_keeps_its_connection_and_no_transaction(alice, connects):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST):
+        statuses = [_asgi_get("/t/async/private/", headers)[0] for _ in range(3)]
+    assert statuses == [200, 200, 200]
+    lookup = [n for n in connects if n.startswith("authstatus-tokens")]
+    assert len(lookup) == 1  # one connection for three lookups
+    assert _on_lookup_thread(_lookup_connection_state) == (True, False, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_revoked_between_requests_is_refused_on_the_kept_connection(alice):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST):
+        assert _asgi_get("/t/async/private/", headers) == (200, b"private alice")
+        token.delete()  # DOT's revocation deletes the row; committed (no test transaction)
+        status, _ = _asgi_get("/t/async/private/", headers)
+    assert status == 401
+
+
+def _closes_connections() -> bool:
+    """Django ignores ``close()`` on an in-memory SQLite database (closing would destroy it):
+    there, what the lookup thread asks for cannot be seen on the connections."""
+    from django.db import connection
+
+    return not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("max_age", "wait", "connections"), [(0, 0, 2), (0.3, 0.5, 2), (60, 0, 1)])
+def test_the_lookup_connection_lifetime(alice, connects, max_age, wait, connections):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _authstatus(
+        MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST, ASYNC_TOKEN_CONNECTION_MAX_AGE=max_age
+    ):
+        assert _asgi_get("/t/async/private/", headers)[0] == 200
+        time.sleep(wait)
+        assert _asgi_get("/t/async/private/", headers)[0] == 200
+        state = _on_lookup_thread(_lookup_connection_state)
+    if _closes_connections():
+        assert len([n for n in connects if n.startswith("authstatus-tokens")]) == connections
+        assert state[0] is (max_age != 0)  # 0: closed after each lookup
+    assert state[1:] == (False, state[0])  # never a transaction; autocommit when open
+
+
+def _break_the_kept_connection() -> None:
+    """Make the next statement on the lookup thread's kept connection fail as a dropped one
+    does: PostgreSQL terminates its session; SQLite interrupts it once."""
+    from django.db import connection, connections
+
+    if connection.vendor == "postgresql":
+        pid = connection.connection.info.backend_pid
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+        return
+    raw = connection.connection
+    fired: list[bool] = []
+
+    def interrupt() -> int:
+        if fired:
+            return 0
+        fired.append(True)
+        return 1  # sqlite3: "interrupted", an OperationalError
+
+    raw.set_progress_handler(interrupt, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_lookup_connection_is_replaced_and_the_lookup_retried(alice, connects):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST):
+        assert _asgi_get("/t/async/private/", headers)[0] == 200
+        _on_lookup_thread(_break_the_kept_connection)
+        with _lookups() as lookups:
+            assert _asgi_get("/t/async/private/", headers) == (200, b"private alice")
+    assert len(lookups) == 2  # the failed one and its retry, in one request
+    if _closes_connections():
+        assert len([n for n in connects if n.startswith("authstatus-tokens")]) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_on_a_new_lookup_connection_is_not_retried(alice, connects):
+    """As on the sync path, the error is the answer (Django's 500), once."""
+    from django.db.backends.signals import connection_created
+
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+
+    broken: list[bool] = []
+
+    def fail_on_the_lookup_thread(sender: Any, connection: Any, **kwargs: Any) -> None:
+        # Once: on PostgreSQL, breaking it opens another connection on this thread.
+        if not broken and threading.current_thread().name.startswith("authstatus-tokens"):
+            broken.append(True)
+            _break_the_kept_connection()
+
+    connection_created.connect(fail_on_the_lookup_thread, dispatch_uid="tests-fail-new")
+    try:
+        with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST), _lookups() as lookups:
+            status, _ = _asgi_get("/t/async/private/", headers)
+    finally:
+        connection_created.disconnect(dispatch_uid="tests-fail-new")
+    assert status == 500
+    assert len(lookups) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_lookup_thread_off_the_request_thread_looks_up(alice):
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST, ASYNC_TOKEN_THREAD=False):
+        _asgi_get("/t/async/private/", headers)
+        with _lookup_thread_hops() as calls, _lookups() as threads:
+            assert _asgi_get("/t/async/private/", headers) == (200, b"private alice")
+    assert "check" in calls
+    assert "lookup_thread:check" not in calls
+    assert not any(name.startswith("authstatus-tokens") for name in threads)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_only_middleware_above_keeps_the_lookup_in_the_request_thread(alice):
+    """A sync-only middleware (WhiteNoise's, say) runs the rest of the stack under a parent
+    sync thread, which may hold a transaction the lookup must see: no lookup thread there."""
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    middleware = ["whitenoise.middleware.WhiteNoiseMiddleware", *ASYNC_STACK]
+    with _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST), _lookups() as threads:
+        assert _asgi_get("/t/async/private/", headers, middleware) == (200, b"private alice")
+    assert len(threads) == 1
+    assert not threads[0].startswith("authstatus-tokens")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backend_that_may_wait_on_the_network_keeps_the_request_thread(alice):
+    """A JWT backend (its JWKS fetch) before the database: one slow lookup must not hold up
+    every other request's behind it on the one lookup thread."""
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    backends = [
+        {"BACKEND": "authstatus.tokens.jwt.JWTBackend", "ISSUER": "https://as.example"},
+        {"BACKEND": "authstatus.contrib.oauth2_provider.backends.DatabaseBackend"},
+    ]
+    with (
+        _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST, TOKEN_BACKENDS=backends),
+        _lookups() as threads,
+    ):
+        # An opaque token is not a JWT: the JWT backend passes it on, unfetched.
+        assert _asgi_get("/t/async/private/", headers) == (200, b"private alice")
+    assert len(threads) == 1
+    assert not threads[0].startswith("authstatus-tokens")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("thread", [True, False])
+def test_a_token_revoked_in_the_tests_transaction_is_refused_by_async_client(alice, thread):
+    """The test's thread holds its transaction; AsyncClient's hop goes back to that thread
+    (a parent sync thread), never to the lookup thread, whose connection cannot see it."""
+    token = AccessTokenFactory(user=alice, scope="read write")
+    client = AsyncClient()
+    with (
+        override_settings(MIDDLEWARE=ASYNC_STACK),
+        _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST, ASYNC_TOKEN_THREAD=thread),
+        _lookups() as threads,
+    ):
+        found = _request(client, "/t/async/private/", bearer_auth(token.token))
+        token.delete()
+        revoked = _request(client, "/t/async/private/", bearer_auth(token.token))
+    assert (found.status_code, found.content) == (200, b"private alice")
+    assert revoked.status_code == 401
+    assert threads == [threading.current_thread().name] * 2
+
+
+class TestCaseWithAsyncClient(TestCase):
+    """``django.test.TestCase`` and its ``async_client``, in an async test method: the rows
+    the test writes are in its transaction, and the answers follow them."""
+
+    async def test_created_then_revoked_in_the_transaction(self):
+        alice = await sync_to_async(UserFactory)(username="alice")
+        token = await sync_to_async(AccessTokenFactory)(user=alice, scope="read write")
+        authorization = bearer_auth(token.token)
+        with (
+            override_settings(MIDDLEWARE=ASYNC_STACK),
+            _authstatus(MIDDLEWARE_AUTHENTICATORS=BEARER_FIRST),
+        ):
+            found = await self.async_client.get("/t/async/private/", AUTHORIZATION=authorization)
+            await sync_to_async(token.delete)()
+            revoked = await self.async_client.get("/t/async/private/", AUTHORIZATION=authorization)
+        assert (found.status_code, found.content) == (200, b"private alice")
+        assert revoked.status_code == 401
+
+
+REVOKE = """
+from oauth2_provider.models import AccessToken
+AccessToken.objects.filter(token="demo-alice-read").delete()
+"""
+
+
+def test_a_token_revoked_by_another_process_is_refused_at_once_under_uvicorn(uvicorn):
+    """The lookup thread's kept connection holds no transaction: it reads the committed
+    deletion on the next request. (Last in the module: it revokes a demo token.)"""
+    from tests.test_propagation import manage
+
+    headers = {"Accept": "application/json", "Authorization": bearer_auth("demo-alice-read")}
+    assert uvicorn.get("/t/async/open/", headers)[0] == 200
+    manage(uvicorn.env, "shell", "-v", "0", "-c", REVOKE)
+    status, answer, _ = uvicorn.get("/t/async/open/", headers)
+    assert status == 401
+    assert _challenges(answer.get("www-authenticate")) == _invalid(INVALID_TOKEN)(
+        f"http://127.0.0.1:{uvicorn.port}"
+    )

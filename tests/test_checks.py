@@ -111,6 +111,28 @@ def test_good_reload_in_background(value):
         assert check_settings() == []
 
 
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_bad_async_token_thread(value):
+    with _with(ASYNC_TOKEN_THREAD=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_ASYNC_TOKEN_THREAD]
+    assert messages[0].level == django_checks.ERROR
+
+
+@pytest.mark.parametrize("value", [-1, "300", True, float("nan")])
+def test_bad_async_token_connection_max_age(value):
+    with _with(ASYNC_TOKEN_CONNECTION_MAX_AGE=value):
+        messages = check_settings()
+    assert _ids(messages) == [Codes.BAD_ASYNC_TOKEN_CONNECTION_MAX_AGE]
+    assert messages[0].level == django_checks.ERROR
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 300, None])
+def test_good_async_token_connection_max_age(value):
+    with _with(ASYNC_TOKEN_CONNECTION_MAX_AGE=value, ASYNC_TOKEN_THREAD=False):
+        assert check_settings() == []
+
+
 REDIS = "django.core.cache.backends.redis.RedisCache"
 PYMEMCACHE = "django.core.cache.backends.memcached.PyMemcacheCache"
 
@@ -819,6 +841,8 @@ def test_every_code_is_exercised():
         Codes.BAD_CACHE,
         Codes.BAD_POLL_INTERVAL,
         Codes.BAD_RELOAD_IN_BACKGROUND,
+        Codes.BAD_ASYNC_TOKEN_THREAD,
+        Codes.BAD_ASYNC_TOKEN_CONNECTION_MAX_AGE,
         Codes.BAD_NAME_LIST,
         Codes.PROCESS_LOCAL_CACHE,
         Codes.OAUTH2_ENDPOINTS_MISSING,

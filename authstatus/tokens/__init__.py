@@ -39,6 +39,7 @@ from django.utils.translation import gettext_noop
 from authstatus.authentication import Result
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Credentials, Failure
+from authstatus.tokens import lookup_thread
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -79,6 +80,11 @@ class TokenBackend:
 
     #: What ``authstatus_explain --scopes`` and the admin say the token is checked against.
     label = "bearer token backend"
+    #: Whether :func:`acheck` may run this backend on the token-lookup thread (one per
+    #: process, one lookup at a time): only a backend whose one wait is a quick database
+    #: query. One that may wait on the network (a JWKS fetch, an introspection request)
+    #: would hold up every other request's lookup behind it.
+    uses_lookup_thread = False
 
     def __init__(self, options: Mapping[str, Any]) -> None:
         self.options = dict(options)
@@ -150,11 +156,19 @@ def check(
 
 
 async def acheck(request: HttpRequest, token: str) -> Result:
-    """:func:`check` for async code, in one thread hop (``sync_to_async``) whatever
-    ``TOKEN_BACKENDS`` holds: the database backend's one query (through the statement
+    """:func:`check` for async code, in one thread hop whatever ``TOKEN_BACKENDS`` holds: the
+    database backend's one query (through the statement
     :mod:`~authstatus.contrib.oauth2_provider.tokenloader` compiles once, which Django's async
     ORM — itself a ``sync_to_async`` around the sync query — would rebuild per call), a JWKS
-    or introspection request, a cache read."""
+    or introspection request, a cache read.
+
+    The hop goes to the long-lived token-lookup thread (:mod:`.lookup_thread`, whose
+    connections outlive a request) where the request's own sync thread would be new and
+    every backend is one for it (:attr:`TokenBackend.uses_lookup_thread`), and is Django's
+    thread-sensitive ``sync_to_async`` elsewhere (a parent sync thread, such as a test's,
+    sees its own transaction)."""
+    if lookup_thread.applies() and all(b.uses_lookup_thread for b in backends()):
+        return await lookup_thread.run(check, request, token)
     return await sync_to_async(check)(request, token)
 
 

@@ -37,6 +37,7 @@ class DatabaseBackend(TokenBackend):
     """
 
     label = "django-oauth-toolkit database (AccessToken rows)"
+    uses_lookup_thread = True  # one indexed query (and maybe a cache read)
 
     def check(self, request: HttpRequest, token: str) -> Result | None:
         """The token's result: one query (:mod:`.tokenloader`), or none on a hit of the
