@@ -308,13 +308,13 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if not isinstance(raw.get("RELOAD_IN_BACKGROUND", True), bool):
         errors.append(
             Error(
-                "RELOAD_IN_BACKGROUND must be True or False.",
+                _("RELOAD_IN_BACKGROUND must be True or False."),
                 id=Codes.BAD_RELOAD_IN_BACKGROUND,
             )
         )
     if not isinstance(raw.get("ASYNC_TOKEN_THREAD", True), bool):
         errors.append(
-            Error("ASYNC_TOKEN_THREAD must be True or False.", id=Codes.BAD_ASYNC_TOKEN_THREAD)
+            Error(_("ASYNC_TOKEN_THREAD must be True or False."), id=Codes.BAD_ASYNC_TOKEN_THREAD)
         )
     max_age = raw.get("ASYNC_TOKEN_CONNECTION_MAX_AGE", 0)
     if max_age is not None and (
@@ -322,8 +322,10 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
     ):
         errors.append(
             Error(
-                "ASYNC_TOKEN_CONNECTION_MAX_AGE must be a number of seconds, 0 or more, or None.",
-                hint=(
+                _(
+                    "ASYNC_TOKEN_CONNECTION_MAX_AGE must be a number of seconds, 0 or more, or None."
+                ),
+                hint=_(
                     "How long the token-lookup thread keeps a database connection (default "
                     "300; 0: closed after each lookup; None: no limit)."
                 ),

@@ -94,3 +94,15 @@ def _lookup_thread_closed():
     from authstatus.tokens import lookup_thread
 
     lookup_thread.close()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request that ``LocaleMiddleware`` answered
+    in Japanese leaves Japanese active in the thread (Django does not deactivate it after the
+    response), and a later test reading an English message would fail in whatever order
+    pytest-randomly chose."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
