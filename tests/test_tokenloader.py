@@ -83,7 +83,9 @@ def test_the_authentication_row_is_loaded_as_the_queryset_loads_it(
     from django.utils import timezone
 
     token = AccessTokenFactory(user=alice)
-    TokenAuthentication.objects.create(access_token=token, auth_time=timezone.now(), acr="mfa")
+    TokenAuthentication.objects.update_or_create(
+        access_token=token, defaults={"auth_time": timezone.now(), "acr": "mfa"}
+    )
     with django_assert_num_queries(1):
         loaded = tokenloader.load(AccessToken, _checksum(token))
         row = getattr(loaded, RELATED_NAME)
@@ -91,13 +93,14 @@ def test_the_authentication_row_is_loaded_as_the_queryset_loads_it(
     assert row.access_token is loaded  # the reverse one-to-one points back, as Django's
 
 
-@override_settings(USE_TZ=False)
 def test_naive_datetimes_without_time_zone_support(alice):
     token = AccessTokenFactory(user=alice)
-    loaded = tokenloader.load(AccessToken, _checksum(token))
+    with override_settings(USE_TZ=False):
+        loaded = tokenloader.load(AccessToken, _checksum(token))
+        expected = _expected(token)
     assert loaded.expires.tzinfo is None
-    _same(loaded, _expected(token))
-    _same(loaded.user, _expected(token).user)
+    _same(loaded, expected)
+    _same(loaded.user, expected.user)
 
 
 @pytest.mark.parametrize(("signal", "model"), [(post_init, User), (pre_init, AccessToken)])
@@ -161,3 +164,26 @@ def test_plain_models_and_deferred_columns():
     assert tokenloader._Builder.maybe(AccessToken, _attnames(AccessToken)) is not None
     # Not every column loaded: from_db fills in DEFERRED itself.
     assert tokenloader._Builder.maybe(User, _attnames(User)[:-1]) is None
+
+
+def test_token_authentication_reads_the_joined_row_without_a_query(
+    alice, django_assert_num_queries
+):
+    from django.utils import timezone
+
+    from authstatus.contrib.oauth2_provider.authtime import token_authentication
+
+    with_row, without_row = AccessTokenFactory(user=alice), AccessTokenFactory(user=alice)
+    when = timezone.now()
+    TokenAuthentication.objects.update_or_create(
+        access_token=with_row, defaults={"auth_time": when, "acr": "mfa"}
+    )
+    TokenAuthentication.objects.filter(access_token=without_row).delete()
+    loaded = [tokenloader.load(AccessToken, _checksum(t)) for t in (with_row, without_row)]
+    with django_assert_num_queries(0):
+        assert token_authentication(loaded[0]) == (when.timestamp(), "mfa")
+        assert token_authentication(loaded[1]) == (None, None)
+    # A token loaded without the join: the relation is queried, as before.
+    plain = AccessToken.objects.get(pk=without_row.pk)
+    with django_assert_num_queries(1):
+        assert token_authentication(plain) == (None, None)
