@@ -154,13 +154,16 @@ class TokenLoader:
         ]
         return copy
 
-    def __call__(self, checksum: str) -> Any | None:
+    def __call__(self, checksum: str, connection: Any = None) -> Any | None:
+        """The instance for ``checksum`` or ``None``; ``connection`` is ``connections[db]``
+        when the caller has it (looking it up costs a context-local read)."""
         values_in = list(self.params)
         values_in[self.position] = checksum
         params: Any = (
             values_in if self.names is None else dict(zip(self.names, values_in, strict=True))
         )
-        connection = connections[self.db]
+        if connection is None:
+            connection = connections[self.db]
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
@@ -356,8 +359,9 @@ _loaders: weakref.WeakKeyDictionary[Any, dict[Any, TokenLoader | None]] = (
 _lock = threading.Lock()
 
 
-def _loader(model: Any, db: str) -> TokenLoader | None:
-    connection = connections[db]
+def _loader(model: Any, db: str, connection: Any = None) -> TokenLoader | None:
+    if connection is None:
+        connection = connections[db]
     per_connection = _loaders.get(connection)
     if per_connection is not None and model in per_connection:
         return per_connection[model]
@@ -392,7 +396,9 @@ def load(model: Any, checksum: str) -> Any | None:
     """The ``model`` instance whose ``token_checksum`` is ``checksum``, with ``user``,
     ``application`` and its authentication row loaded, or ``None``. Exactly one query."""
     db = router.db_for_read(model)
-    loader = _loader(model, db) if app_settings.PREPARED_TOKEN_QUERY else None
-    if loader is not None:
-        return loader(checksum)
+    if app_settings.PREPARED_TOKEN_QUERY:
+        connection = connections[db]
+        loader = _loader(model, db, connection)
+        if loader is not None:
+            return loader(checksum, connection)
     return model.objects.using(db).select_related(*RELATED).filter(token_checksum=checksum).first()
