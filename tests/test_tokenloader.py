@@ -18,6 +18,9 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.db.models.signals import post_init, pre_init
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken
 
 from authstatus.contrib.oauth2_provider import tokenloader
@@ -187,3 +190,38 @@ def test_token_authentication_reads_the_joined_row_without_a_query(
     plain = AccessToken.objects.get(pk=without_row.pk)
     with django_assert_num_queries(1):
         assert token_authentication(plain) == (None, None)
+
+
+@given(
+    value=st.datetimes(),
+    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"]),
+)
+@hypothesis_settings(max_examples=200, deadline=None)
+def test_datetimes_are_converted_as_django_converts_them(value, zone):
+    """Naive datetimes from SQLite get the connection's time zone as ``make_aware`` gives
+    it (fold included); anything else is Django's converter's business."""
+    from zoneinfo import ZoneInfo
+
+    from django.db import connection
+
+    loader = tokenloader.TokenLoader(AccessToken, "default")
+    # Only SQLite's backend converters are applied in one pass (PostgreSQL has none here).
+    assert bool(loader.datetimes) == (connection.vendor == "sqlite")
+    tz = ZoneInfo(zone)
+    values = [None] * loader.width
+    for pos in loader.datetimes:
+        values[pos] = value
+    connection.__dict__["timezone"] = tz  # the cached_property Django computes from settings
+    try:
+        loader._convert(values, connection)
+        expected = connection.ops.convert_datetimefield_value(value, None, connection)
+    finally:
+        del connection.__dict__["timezone"]
+    for pos in loader.datetimes:
+        got = values[pos]
+        assert (got, got.fold, got.tzinfo, type(got)) == (
+            expected,
+            expected.fold,
+            expected.tzinfo,
+            type(expected),
+        )

@@ -67,6 +67,7 @@ logger = logging.getLogger("authstatus")
 # one LEFT JOIN on a unique column, no query of its own.
 RELATED = ("user", "application", RELATED_NAME)
 _SENTINEL = "\x00authstatus-token-checksum\x00"
+_combine = datetime.combine
 
 
 def _queryset(model: Any, db: str) -> Any:
@@ -199,7 +200,10 @@ class TokenLoader:
                 value = values[pos]
                 if value.__class__ is datetime and value.tzinfo is None:
                     if aware:
-                        values[pos] = value.replace(tzinfo=tz)  # timezone.make_aware
+                        # timezone.make_aware(): value.replace(tzinfo=tz), fold kept. combine()
+                        # builds the same datetime for a third of replace()'s cost, which
+                        # parses nine keyword arguments.
+                        values[pos] = _combine(value, value.time(), tz)
                 elif value is not None:
                     values[pos] = ops.convert_datetimefield_value(value, None, connection)
         if self.booleans:
