@@ -121,11 +121,15 @@ class TokenLoader:
 
     def _split_converters(self) -> None:
         """SQLite's datetime and boolean converters apart (see the module docstring)."""
-        from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOps
-
         self.datetimes: list[int] = []
         self.booleans: list[int] = []
         self.others: list[tuple[int, Sequence[Callable[..., Any]], Any]] = []
+        if self.ops.connection.vendor != "sqlite":
+            self.others = list(self.converters)
+            return
+        # Imported only on SQLite: the backend (which imports it) is loaded by then.
+        from django.db.backends.sqlite3.operations import DatabaseOperations as SQLiteOps
+
         for pos, convs, expression in self.converters:
             func = getattr(convs[0], "__func__", None) if len(convs) == 1 else None
             bound_here = len(convs) == 1 and getattr(convs[0], "__self__", None) is self.ops
