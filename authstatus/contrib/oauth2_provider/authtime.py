@@ -87,13 +87,24 @@ class TokenAuthentication(models.Model):
         return f"authentication at {self.auth_time.isoformat()}"
 
 
+# The reverse one-to-one relation of each access token model to this table.
+_relations: dict[type, Any] = {}
+
+
 def token_authentication(access_token: Any) -> tuple[float | None, str | None]:
     """``(auth_time, acr)`` of a DOT access token, ``None`` for what is unknown. Reads the
     row the token query joined (no query of its own when it was loaded that way)."""
-    try:
-        row = getattr(access_token, RELATED_NAME)
-    except TokenAuthentication.DoesNotExist:
-        return None, None
+    relation = _relations.get(type(access_token))
+    if relation is None:
+        relation = _relations[type(access_token)] = type(access_token)._meta.get_field(RELATED_NAME)
+    if relation.is_cached(access_token):
+        # The join found no row: None is cached, and the descriptor would raise for it.
+        row = relation.get_cached_value(access_token)
+    else:
+        try:
+            row = getattr(access_token, RELATED_NAME)
+        except TokenAuthentication.DoesNotExist:
+            return None, None
     if row is None:
         return None, None
     return row.auth_time.timestamp(), row.acr or None
