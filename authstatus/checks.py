@@ -323,7 +323,8 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
         errors.append(
             Error(
                 _(
-                    "ASYNC_TOKEN_CONNECTION_MAX_AGE must be a number of seconds, 0 or more, or None."
+                    "ASYNC_TOKEN_CONNECTION_MAX_AGE must be a number of seconds, 0 or more, "
+                    "or None."
                 ),
                 hint=_(
                     "How long the token-lookup thread keeps a database connection (default "

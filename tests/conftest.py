@@ -106,3 +106,16 @@ def _default_language():
     from django.utils import translation
 
     translation.deactivate()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgresql`` are deselected (not skipped) when the test database is
+    another: they assert what only PostgreSQL shows, and run in ``.ci/run postgres``."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgresql")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql")]

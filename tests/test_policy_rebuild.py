@@ -238,9 +238,7 @@ def _sessions() -> dict[int, str]:
         return dict(cursor.fetchall())
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="pg_stat_activity is PostgreSQL's (CI: postgres)"
-)
+@pytest.mark.postgresql
 @pytest.mark.parametrize("max_age", [0, None], ids=["CONN_MAX_AGE=0", "CONN_MAX_AGE=None"])
 @pytest.mark.django_db(transaction=True)
 def test_the_poller_leaves_no_transaction_open_and_closes_its_connection(
