@@ -91,11 +91,13 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
     """Uniform concealment at object level (``UNIFORM_CONCEALMENT_PATHS``): a valid login
     asking a concealed object route with requirements for an id that does not exist is
     refused as it is for another user's object, so that the two answers cost the same work,
-    not only the same bytes. ``PolicyPermission.has_object_permission`` runs as it runs on
-    the existing object — on a placeholder instance of the view's model (its field
-    defaults, never saved), with the requirement predicates, the refusal's decision, its
-    ``access_denied`` and the ``AccessDenied`` exception. What it answers does not matter:
-    the answer is the 404, and a refusal is announced either way."""
+    not only the same bytes. ``PolicyPermission``'s object check
+    (:meth:`~authstatus.contrib.rest_framework.PolicyPermission.check_object`, what
+    ``has_object_permission`` runs on the existing object) runs on a placeholder instance of
+    the view's model (its field defaults, never saved), with the requirement predicates, the
+    refusal's decision, its ``access_denied`` and the ``AccessDenied`` exception, under the
+    policy resolved here once. What it answers does not matter: the answer is the 404, and
+    a refusal is announced either way."""
     if not under_uniform_paths(request._request) or not _authenticated(request):
         return
     if not getattr(request.user, "is_authenticated", False) or not is_object_route(view):
@@ -106,12 +108,9 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
         return
     if not (policy.conceal and policy.requirements):
         return
-    permission = next(
-        (p for p in view.get_permissions() if isinstance(p, PolicyPermission)), PolicyPermission()
-    )
     try:
-        placeholder = view.get_queryset().model()
-        if permission.has_object_permission(request, view, placeholder):
+        placeholder = _model(view)()
+        if PolicyPermission.check_object(request, view, placeholder, policy):
             refuse_view(request, view, policy)
     except AccessDenied:
         pass  # refused and announced, as for another user's object
@@ -119,6 +118,14 @@ def _refuse_missing_object(request: Any, view: Any) -> None:
         # A predicate that cannot handle an object which has no row: the answer is the 404
         # all the same, and the refusal is announced as for any other object.
         refuse_view(request, view, policy)
+
+
+def _model(view: Any) -> Any:
+    """The model of the view's objects; from its ``queryset`` attribute when it has one: the
+    lookup of the missing id has already paid ``get_queryset()`` once, as the existing
+    object's did."""
+    queryset = getattr(view, "queryset", None)
+    return (queryset if queryset is not None else view.get_queryset()).model
 
 
 def _not_found(request: Any, view: Any) -> HttpResponse:

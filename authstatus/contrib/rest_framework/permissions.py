@@ -98,7 +98,11 @@ class PolicyPermission(BasePermission):
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         """Named requirements, now with the object (``predicate(user, obj)``). A refusal is a
         403 without challenge, or a 404 on a concealed resource."""
-        policy = view_policy_in_force(request, view)
+        return self.check_object(request, view, obj, view_policy_in_force(request, view))
+
+    @staticmethod
+    def check_object(request: Request, view: APIView, obj: Any, policy: Any) -> bool:
+        """:meth:`has_object_permission` under ``policy`` (resolved by the caller)."""
         if not policy.requirements or UserPrincipal(request.user, obj).satisfies(
             policy.requirements
         ):
