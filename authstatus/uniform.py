@@ -109,8 +109,8 @@ def walk_later_patterns(request: HttpRequest) -> None:
     pattern, at every level of ``include()``, and ends in ``Resolver404``. This walks the same
     later patterns with a path none of them matches (``NUL``, which no route contains).
 
-    Only there: once DRF dispatches, the concealed route's own view and permission checks
-    outweigh the resolution (``make bench-concealment`` measures both paths)."""
+    Called for every concealed 404 of a DRF route, before DRF dispatches or after (its
+    exception handler's 404); a request that matched no route walks nothing."""
     if not app_settings.UNIFORM_CONCEALMENT_PATHS:
         return
     match = getattr(request, "resolver_match", None)
@@ -178,12 +178,14 @@ def uniform_not_found(request: HttpRequest) -> HttpResponse:
             response = None  # DRF answers the 503, as on a concealed route
         if response is None:
             response = view(request)
+            match_as_a_route(request, view)  # what Django built for the concealed route
         return response
     return _plain(request)
 
 
 def match_as_a_route(request: HttpRequest, view: Callable[..., Any]) -> None:
-    """For a missing URL refused before DRF dispatches: the ``ResolverMatch`` Django builds
+    """For a missing URL refused by the uniform view (before DRF dispatches or after): the
+    ``ResolverMatch`` Django builds
     for a route that matched, naming the uniform ``view`` that answers. Its construction is
     part of what a concealed route costs; it has no ``tried`` chain (none was walked)."""
     request.resolver_match = ResolverMatch(view, (), {}, route=request.path_info.lstrip("/"))

@@ -42,7 +42,7 @@ from authstatus.core.decision import Access, Decision, refuse
 from authstatus.enforcement import log_concealed_failure
 from authstatus.policies import PoliciesUnavailable
 from authstatus.responses import not_found_response, render_decision, unavailable_response
-from authstatus.uniform import under_uniform_paths
+from authstatus.uniform import under_uniform_paths, walk_later_patterns
 
 __all__ = ["exception_handler"]
 
@@ -131,8 +131,11 @@ def _model(view: Any) -> Any:
 def _not_found(request: Any, view: Any) -> HttpResponse:
     """The project's one 404. DRF's ``finalize_response`` copies ``view.headers`` (``Allow``,
     ``Vary: Accept``) onto every response of the view; a URL that no route matches has
-    neither, so neither may a 404 from here."""
+    neither, so neither may a 404 from here. Under the uniform concealment mode a concealed
+    route's 404 also walks the URL patterns after its own (:func:`walk_later_patterns`): the
+    work Django did for a missing neighbour, which the uniform view answers from here too."""
     view.headers = {}
+    walk_later_patterns(request._request)
     return not_found_response(request._request)
 
 
