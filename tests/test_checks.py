@@ -97,26 +97,26 @@ def test_good_resync_interval():
         assert check_settings() == []
 
 
+_BOOLEANS = [
+    ("RELOAD_IN_BACKGROUND", Codes.BAD_RELOAD_IN_BACKGROUND),
+    ("ASYNC_TOKEN_THREAD", Codes.BAD_ASYNC_TOKEN_THREAD),
+]
+
+
 @pytest.mark.parametrize("value", [1, "yes", None])
-def test_bad_reload_in_background(value):
-    with _with(RELOAD_IN_BACKGROUND=value):
+@pytest.mark.parametrize(("key", "code"), _BOOLEANS)
+def test_bad_boolean_setting(key, code, value):
+    with _with(**{key: value}):
         messages = check_settings()
-    assert _ids(messages) == [Codes.BAD_RELOAD_IN_BACKGROUND]
+    assert _ids(messages) == [code]
     assert messages[0].level == django_checks.ERROR
 
 
 @pytest.mark.parametrize("value", [True, False])
-def test_good_reload_in_background(value):
-    with _with(RELOAD_IN_BACKGROUND=value):
+@pytest.mark.parametrize(("key", "code"), _BOOLEANS)
+def test_good_boolean_setting(key, code, value):
+    with _with(**{key: value}):
         assert check_settings() == []
-
-
-@pytest.mark.parametrize("value", [1, "yes", None])
-def test_bad_async_token_thread(value):
-    with _with(ASYNC_TOKEN_THREAD=value):
-        messages = check_settings()
-    assert _ids(messages) == [Codes.BAD_ASYNC_TOKEN_THREAD]
-    assert messages[0].level == django_checks.ERROR
 
 
 @pytest.mark.parametrize("value", [-1, "300", True, float("nan")])
