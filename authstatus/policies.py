@@ -276,6 +276,9 @@ class PoliciesUnavailable(RuntimeError):
 
 
 VERSION_KEY = "authstatus:policies:version"
+# How long a request sleeps while the poller builds (RELOAD_IN_BACKGROUND); see
+# _yield_to_build.
+BUILD_YIELD_S = 0.0002
 # POLL_INTERVAL = 0 polls as often as this, not in a busy loop.
 MIN_POLL_INTERVAL = 0.01
 
@@ -390,6 +393,7 @@ class PolicyRegistry:
         self._fingerprints: tuple[object, ...] = ()
         self.invalid: tuple[InvalidPolicy, ...] = ()
         self._reload_wanted = False
+        self._building = False  # the poller is reloading or resyncing (RELOAD_IN_BACKGROUND)
         self._unannounced = False
         self._next_resync = -math.inf
         self._next_invalid_log = -math.inf
@@ -403,7 +407,12 @@ class PolicyRegistry:
 
     def matcher(self) -> Matcher[Policy]:
         matcher = self._matcher
-        if matcher is not None and not self._reload_wanted and time.monotonic() < self._next_resync:
+        if (
+            matcher is not None
+            and not self._reload_wanted
+            and not self._building
+            and time.monotonic() < self._next_resync
+        ):
             return matcher
         return self._refresh(matcher)
 
@@ -424,8 +433,11 @@ class PolicyRegistry:
         if app_settings.RELOAD_IN_BACKGROUND:
             if not (self._reload_wanted and _uncommitted_change()):
                 # The poller reloads and resyncs; answer with the current policies meanwhile.
-                self._wake_poller()
-                return matcher
+                if self._building:
+                    _yield_to_build()
+                else:
+                    self._wake_poller()
+                return self._matcher or matcher
             # This thread's transaction changed a policy: only this thread can read it.
             with self._lock:
                 if self._reload_wanted:
@@ -456,10 +468,14 @@ class PolicyRegistry:
         with self._lock:
             if self._matcher is None or self._saving_elsewhere():
                 return
-            if self._reload_wanted:
-                self._reload()
-            elif time.monotonic() >= self._next_resync:
-                self._resync()
+            self._building = True
+            try:
+                if self._reload_wanted:
+                    self._reload()
+                elif time.monotonic() >= self._next_resync:
+                    self._resync()
+            finally:
+                self._building = False
 
     def _first_load(self) -> Matcher[Policy]:
         with self._lock:  # nothing to answer with yet: wait for whichever thread loads
@@ -669,6 +685,21 @@ def _after_fork(ref: weakref.ref[PolicyRegistry]) -> None:
 _UNKNOWN = object()  # the cache could not be read
 _PROVISIONAL = object()  # loaded inside the transaction that changed a policy
 _STALE = object()  # the last reload failed
+
+
+def _yield_to_build() -> None:
+    """Give the GIL to the poller's build for a moment (a request, while it builds).
+
+    Without this, request threads that keep the process busy can starve the build for
+    minutes. CPython hands the GIL to a waiting thread by force only when no switch happened
+    during its 5 ms wait; a request thread that releases the GIL for instants (a log write, a
+    query), and takes it back before the waiting poller has woken, resets that wait each time.
+    The build releases the GIL at every fetch of rows (each reacquisition then waits), so
+    measured in ``benchmarks/bench_recompile.py`` a change to 100,000 policies was in force
+    after 288 s, and on PostgreSQL the poller's connect alone took 1.5-30 s in a test. A
+    sleep frees the GIL long enough for the waiting poller to take it: in force after 4-5 s,
+    no request slower than 25 ms."""
+    time.sleep(BUILD_YIELD_S)
 
 
 def _event_loop_running() -> bool:

@@ -467,18 +467,19 @@ Second table: one thread sends requests (in-process WSGI, `/drf/policy/`, govern
 database row) among 100,000 policies while that row is changed from `anonymous` (200) to
 `nobody` (403) as a save ends (committed, then `policies_changed()`). *before* is the second
 before the change; *during* is from the change to the first request answered with the new
-policy, which *in force after* times. *poller thread* is the default
-(`RELOAD_IN_BACKGROUND`): the reload runs off the request path; *the request* is
-`RELOAD_IN_BACKGROUND: False`, how every reload ran before: the request that finds it due
-waits for it. *longest GC* is the longest garbage collection in the window: a collection
-holds the GIL, so it stalls the requests of every thread. *in force after* with the poller
-thread depends on how much of the GIL the request thread leaves it: the poller reads the
-rows one SQLite step at a time, each step releasing the GIL and waiting up to the switch
-interval (5 ms) to take it back from a request thread that never waits on I/O, as this one;
-we have seen 7 to 184 s here, against about 2 s for the same reload with no requests. The
-longer that window, the likelier a full garbage collection falls in it, whatever triggers
-it: in a process holding 100,000 policies it visits their 200,000 objects (about 120 to
-150 ms here, 18 ms without them), which is what *max ms during* then shows.
+policy, which *in force after* times. *poller thread* is `RELOAD_IN_BACKGROUND: True`
+(opt-in): the reload runs off the request path; *the request* is the default
+(`RELOAD_IN_BACKGROUND: False`): the request that finds the reload due waits for it.
+*longest GC* is the longest garbage collection in the window: a collection holds the GIL, so
+it stalls the requests of every thread. *in force after* with the poller thread depends on the
+GIL the request thread leaves it: the poller reads the rows one SQLite step at a time, each
+step releasing the GIL, and CPython forces a handover to a waiting thread only after 5 ms
+without any switch, which a request thread releasing the GIL for instants prevents. So while
+the poller builds, each request sleeps 0.2 ms (`authstatus.policies.BUILD_YIELD_S`); before
+that, the poller was starved here for 7 to 288 s, against about 2 s for the same reload with
+no requests. The longer that window, the likelier a full garbage collection falls in it: in a
+process holding 100,000 policies it visits their 200,000 objects (about 120 to 150 ms here,
+18 ms without them), which is what *max ms during* then shows.
 
 {recompile}
 
