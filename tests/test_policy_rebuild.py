@@ -83,6 +83,15 @@ class Versions:
         return self.current
 
 
+def start_held_rebuild(reg: PolicyRegistry, source: Versions) -> None:
+    """Change ``/x/`` and have the poller start a rebuild that stays inside its load until
+    ``source.release`` is set."""
+    source.hold = True
+    source.flip()
+    reg.invalidate()
+    assert source.entered.wait(DEADLINE), "the poller did not start the rebuild"
+
+
 @pytest.fixture
 def background():
     """A registry of its own (polling fast), as the process registry would be."""
@@ -97,10 +106,7 @@ def background():
 def test_a_request_does_not_wait_for_a_rebuild_in_progress(background):
     reg, source = background
     assert reg.match("GET", "/x/") is CLOSED  # the first load: nothing to answer with yet
-    source.hold = True
-    source.flip()
-    reg.invalidate()
-    assert source.entered.wait(DEADLINE), "the poller did not start the rebuild"
+    start_held_rebuild(reg, source)
 
     # The builder is blocked inside the load; requests answer at once, with the old rule.
     for _ in range(100):
@@ -124,10 +130,7 @@ def test_a_request_gives_the_gil_to_a_build_in_progress(background, monkeypatch)
     )
     assert reg.match("GET", "/x/") is CLOSED
     assert yields == []
-    source.hold = True
-    source.flip()
-    reg.invalidate()
-    assert source.entered.wait(DEADLINE), "the poller did not start the rebuild"
+    start_held_rebuild(reg, source)
     for _ in range(3):
         assert reg.match("GET", "/x/") is CLOSED
     assert yields == [threading.current_thread().name] * 3  # the requests, not the poller
