@@ -344,11 +344,15 @@ def list_requirements(
     view: Any = None,
     *,
     urlconf: str | None = None,
+    policy: Policy | None = None,
 ) -> tuple[str, ...]:
     """The requirements whose filters narrow a list served at this request: those of the
-    policy in force, and on a viewset's list route those its detail routes demand for reading
-    (``GET``) — a list never shows what the detail route would refuse or conceal."""
-    names = dict.fromkeys(policy_for(method, path_info, match, view, urlconf=urlconf).requirements)
+    policy in force (``policy``, when the caller resolved it already), and on a viewset's list
+    route those its detail routes demand for reading (``GET``) — a list never shows what the
+    detail route would refuse or conceal."""
+    if policy is None:
+        policy = policy_for(method, path_info, match, view, urlconf=urlconf)
+    names = dict.fromkeys(policy.requirements)
     if match is not None:
         endpoint = route_map(urlconf).endpoint(match.func)
         if endpoint is not None:

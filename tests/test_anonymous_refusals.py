@@ -113,6 +113,61 @@ def test_credentials_of_any_kind_go_through_drf(client, alice, dispatched, denia
     assert dispatched[-1] == "VaultList"
 
 
+@pytest.fixture
+def resolutions(monkeypatch):
+    """The (method, path) of every policy resolution (``resources.policy_for``)."""
+    from authstatus import resources
+
+    calls: list[tuple[str, str]] = []
+    original = resources.policy_for
+
+    def policy_for(method, path_info, *args, **kwargs):
+        calls.append((method, path_info))
+        return original(method, path_info, *args, **kwargs)
+
+    monkeypatch.setattr(resources, "policy_for", policy_for)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("path", "status"), [("/api/vault/", 200), ("/api/staff/", 403), ("/api/vault/1/", 200)]
+)
+def test_a_request_drf_takes_over_is_resolved_once(client, alice, resolutions, path, status):
+    """The policy the shortcut resolved before DRF dispatched is the one PolicyPermission
+    decides with, and the list filter too: a request with credentials costs one resolution."""
+    VaultItemFactory(owner=alice, pk=1)
+    token = AccessTokenFactory(user=alice, scope="read")
+    response = client.get(path, HTTP_AUTHORIZATION=bearer_auth(token.token))
+    assert response.status_code == status
+    assert resolutions == [("GET", path)]
+
+
+def test_a_remembered_policy_counts_for_its_method_only(client, alice, resolutions):
+    """DRF's OPTIONS metadata asks PolicyPermission about POST through ``clone_request``: that
+    is resolved for POST, never answered with the policy of the request's own method."""
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from authstatus.contrib.rest_framework.decisions import (
+        POLICY_ATTRIBUTE,
+        view_policy_in_force,
+    )
+    from authstatus.resources import request_policy
+
+    django_request = APIRequestFactory().get("/api/vault/")
+    from django.urls import resolve
+
+    django_request.resolver_match = resolve("/api/vault/")
+    sentinel = request_policy(django_request, VaultList)
+    setattr(django_request, POLICY_ATTRIBUTE, ("GET", sentinel))
+    drf_request = Request(django_request)
+    assert view_policy_in_force(drf_request, VaultList()) is sentinel
+    drf_request._request.method = "POST"
+    del resolutions[:]
+    view_policy_in_force(drf_request, VaultList())
+    assert resolutions == [("POST", "/api/vault/")]
+
+
 def test_unsafe_methods_go_through_drf(client, dispatched):
     assert client.post("/api/vault/", {}).status_code == 404
     assert client.options("/api/vault/").status_code == 404

@@ -12,7 +12,8 @@ with the very steps DRF would take:
   results are left on the request, so a request that does present credentials is not
   authenticated twice when DRF takes over);
 * the policy :class:`~authstatus.contrib.rest_framework.PolicyPermission` would resolve
-  (:func:`authstatus.resources.request_policy` of the callback: its action for viewsets);
+  (:func:`authstatus.resources.request_policy` of the callback: its action for viewsets),
+  left on the request for ``PolicyPermission`` when DRF takes over;
 * the same decision, and the same ``access_denied`` signal (sender: the view class).
 
 Only where the outcome is certain, decided once per view (:func:`plan`): every authentication
@@ -39,6 +40,7 @@ from authstatus.contrib.rest_framework.authentication import (
     RESULTS_ATTRIBUTE,
     AuthStatusAuthentication,
 )
+from authstatus.contrib.rest_framework.decisions import remember_policy
 from authstatus.contrib.rest_framework.exceptions import exception_handler
 from authstatus.contrib.rest_framework.permissions import PolicyPermission
 from authstatus.core.decision import Access, CredentialState, Policy
@@ -145,6 +147,7 @@ def refuse_anonymous(
         return None
     if policy is None:
         policy = request_policy(request, view_func)
+        remember_policy(request, request.method, policy)
     if not policy.conceal or policy.access is Access.ANONYMOUS:
         return None  # before authenticating: most routes are not concealed
     cache: dict[type, Result] = request.__dict__.setdefault(RESULTS_ATTRIBUTE, {})

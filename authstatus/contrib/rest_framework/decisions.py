@@ -20,15 +20,18 @@ from authstatus.enforcement import evaluate, notify
 from authstatus.resources import request_policy
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
 __all__ = [
+    "POLICY_ATTRIBUTE",
     "announce",
     "challenges",
     "decide_view",
     "is_object_route",
     "refuse_view",
+    "remember_policy",
     "results",
     "view_policy_in_force",
 ]
@@ -43,13 +46,36 @@ def is_object_route(view: Any) -> bool:
     return lookup is not None and lookup in (getattr(view, "kwargs", None) or {})
 
 
+POLICY_ATTRIBUTE = "_authstatus_policy"
+"""Where the policy resolved for a request is left on Django's request, with the method it was
+resolved for (:func:`remember_policy`)."""
+
+
+def remember_policy(request: HttpRequest, method: str, policy: Policy) -> None:
+    """Leave ``policy``, resolved for ``method``, on Django's ``request`` for
+    :func:`view_policy_in_force`: the permission check, the list filter and the exception
+    handler of one request decide with one resolution (the shortcut before DRF dispatches,
+    :mod:`~authstatus.contrib.rest_framework.anonymous`, resolves it first)."""
+    setattr(request, POLICY_ATTRIBUTE, (method, policy))
+
+
 def view_policy_in_force(request: Request, view: APIView) -> Policy:
-    """The policy in force for a DRF request (:func:`authstatus.resources.request_policy`).
+    """The policy in force for a DRF request (:func:`authstatus.resources.request_policy`),
+    resolved once per request and method (:func:`remember_policy`).
 
     ``request.method`` is DRF's: the method DRF decides for, which ``clone_request`` changes
-    when the ``OPTIONS`` metadata asks what each method would be allowed.
+    when the ``OPTIONS`` metadata asks what each method would be allowed (and a form's
+    ``_method`` override), so a remembered policy counts only for the method it was
+    resolved for.
     """
-    return request_policy(request._request, view, method=request.method)
+    method = request.method or "GET"
+    remembered = getattr(request._request, POLICY_ATTRIBUTE, None)
+    if remembered is not None and remembered[0] == method:
+        policy: Policy = remembered[1]
+        return policy
+    policy = request_policy(request._request, view, method=method)
+    remember_policy(request._request, method, policy)
+    return policy
 
 
 def _foreign_challenges(authenticator: Any, request: Request) -> tuple[Challenge, ...]:

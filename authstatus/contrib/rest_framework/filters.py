@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework.filters import BaseFilterBackend
 
-from authstatus.contrib.rest_framework.decisions import is_object_route
+from authstatus.contrib.rest_framework.decisions import is_object_route, view_policy_in_force
 from authstatus.requirements import requirement
 from authstatus.resources import list_requirements
 
@@ -38,6 +38,7 @@ class PolicyFilterBackend(BaseFilterBackend):
             getattr(django_request, "resolver_match", None),
             view,
             urlconf=getattr(django_request, "urlconf", None),
+            policy=view_policy_in_force(request, view),
         )
         for name in names:
             narrow = requirement(name).filter
