@@ -367,6 +367,8 @@ class PolicyRegistry:
     another version, when this process saved a change, or when the fingerprints differ. It
     builds a new matcher while every request keeps answering with the current one — the last
     one that loaded, never a more open state — then swaps the reference (one assignment).
+    While it builds, each request sleeps ``BUILD_YIELD_S`` so that busy request threads
+    cannot starve it of the GIL (:func:`_yield_to_build`).
     A change is thus in force once its build completes: staleness grows by one build. Two
     exceptions wait: the first load of a process (there is nothing to answer with yet), and
     a thread whose own transaction changed a policy that is not committed yet (only it can
