@@ -142,28 +142,25 @@ def test_a_request_drf_takes_over_is_resolved_once(client, alice, resolutions, p
     assert resolutions == [("GET", path)]
 
 
-def test_a_remembered_policy_counts_for_its_method_only(client, alice, resolutions):
+def test_a_remembered_policy_counts_for_its_method_only(db, resolutions):
     """DRF's OPTIONS metadata asks PolicyPermission about POST through ``clone_request``: that
     is resolved for POST, never answered with the policy of the request's own method."""
+    from django.urls import resolve
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
-    from authstatus.contrib.rest_framework.decisions import (
-        POLICY_ATTRIBUTE,
-        view_policy_in_force,
-    )
+    from authstatus.contrib.rest_framework.decisions import remember_policy, view_policy_in_force
     from authstatus.resources import request_policy
 
     django_request = APIRequestFactory().get("/api/vault/")
-    from django.urls import resolve
-
     django_request.resolver_match = resolve("/api/vault/")
     sentinel = request_policy(django_request, VaultList)
-    setattr(django_request, POLICY_ATTRIBUTE, ("GET", sentinel))
+    remember_policy(django_request, "GET", sentinel)
     drf_request = Request(django_request)
-    assert view_policy_in_force(drf_request, VaultList()) is sentinel
-    drf_request._request.method = "POST"
     del resolutions[:]
+    assert view_policy_in_force(drf_request, VaultList()) is sentinel
+    assert resolutions == []
+    drf_request._request.method = "POST"
     view_policy_in_force(drf_request, VaultList())
     assert resolutions == [("POST", "/api/vault/")]
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 __all__ = [
-    "POLICY_ATTRIBUTE",
     "announce",
     "challenges",
     "decide_view",
@@ -46,9 +45,9 @@ def is_object_route(view: Any) -> bool:
     return lookup is not None and lookup in (getattr(view, "kwargs", None) or {})
 
 
-POLICY_ATTRIBUTE = "_authstatus_policy"
-"""Where the policy resolved for a request is left on Django's request, with the method it was
-resolved for (:func:`remember_policy`)."""
+# Where the policy resolved for a request is left on Django's request, with the method it was
+# resolved for (not authstatus.decorators.POLICY_ATTRIBUTE: a view's declared policy).
+_RESOLVED_ATTRIBUTE = "_authstatus_resolved_policy"
 
 
 def remember_policy(request: HttpRequest, method: str, policy: Policy) -> None:
@@ -56,7 +55,7 @@ def remember_policy(request: HttpRequest, method: str, policy: Policy) -> None:
     :func:`view_policy_in_force`: the permission check, the list filter and the exception
     handler of one request decide with one resolution (the shortcut before DRF dispatches,
     :mod:`~authstatus.contrib.rest_framework.anonymous`, resolves it first)."""
-    setattr(request, POLICY_ATTRIBUTE, (method, policy))
+    setattr(request, _RESOLVED_ATTRIBUTE, (method, policy))
 
 
 def view_policy_in_force(request: Request, view: APIView) -> Policy:
@@ -69,7 +68,7 @@ def view_policy_in_force(request: Request, view: APIView) -> Policy:
     resolved for.
     """
     method = request.method or "GET"
-    remembered = getattr(request._request, POLICY_ATTRIBUTE, None)
+    remembered = getattr(request._request, _RESOLVED_ATTRIBUTE, None)
     if remembered is not None and remembered[0] == method:
         policy: Policy = remembered[1]
         return policy
