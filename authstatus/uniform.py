@@ -25,8 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
+from django.core.handlers.base import BaseHandler
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import Resolver404, ResolverMatch
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "UNIFORM_GROUP",
     "UNIFORM_POLICY",
+    "call_as_routed",
     "in_uniform_namespace",
     "match_as_a_route",
     "under_uniform_paths",
@@ -177,10 +180,29 @@ def uniform_not_found(request: HttpRequest) -> HttpResponse:
         except PoliciesUnavailable:
             response = None  # DRF answers the 503, as on a concealed route
         if response is None:
-            response = view(request)
+            response = call_as_routed(request, view)
             match_as_a_route(request, view)  # what Django built for the concealed route
         return response
     return _plain(request)
+
+
+_handler = BaseHandler()  # no middleware loaded: only its view-calling steps are used
+
+
+def call_as_routed(request: HttpRequest, view: Callable[..., HttpResponse]) -> HttpResponse:
+    """Call ``view`` as Django's handler calls the view a URL resolved to
+    (``BaseHandler._get_response``): wrapped in a transaction per ``ATOMIC_REQUESTS``
+    database (``make_view_atomic``: on a real database, the ``BEGIN`` and ``COMMIT`` a
+    concealed route pays and a ``handler404`` does not), through ``async_to_sync`` when it is
+    a coroutine function (never, for DRF's), and with the check of what it returned. The view
+    middleware's ``process_view`` is not run: authstatus's is (:func:`uniform_not_found`
+    refuses first), and a third party's could answer instead of the view."""
+    wrapped: Callable[..., Any] = _handler.make_view_atomic(view)
+    if iscoroutinefunction(wrapped):
+        wrapped = async_to_sync(wrapped)
+    response: HttpResponse = wrapped(request)
+    _handler.check_response(response, view)
+    return response
 
 
 def match_as_a_route(request: HttpRequest, view: Callable[..., Any]) -> None:

@@ -38,6 +38,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.core import checks as django_checks
 from django.core.cache import cache
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils.module_loading import import_string
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -786,6 +787,33 @@ def test_uniform_mode_makes_a_missing_url_run_the_same_queries(world, pair, cred
     off = _queries(shape, chosen.missing, world)
     if "session" not in credentials:  # every 404 reads a session's user (_settle_session)
         assert not any("oauth2_provider_accesstoken" in q or "auth_user" in q for q in off)
+
+
+@pytest.mark.parametrize("credentials", ["unknown-bearer", "bob-session"])
+def test_uniform_mode_calls_the_view_as_a_route_is_called(world, credentials, monkeypatch):
+    """With ``ATOMIC_REQUESTS`` Django runs a routed view in a transaction and a 404 handler
+    outside one: a real database then answers a concealed route with a ``BEGIN`` and a
+    ``COMMIT`` (here, inside the test's transaction, a savepoint) that a missing URL would
+    skip. The uniform mode calls its view as Django calls a routed one: same statements,
+    savepoints included."""
+    from django.db import connection
+
+    chosen = next(p for p in PAIRS_UNDER_TEST if p.name == "drf group-gated")
+    shape = _shape("drf group-gated", credentials=credentials)
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+    with override_settings(AUTHSTATUS={**settings.AUTHSTATUS, **UNIFORM}):
+        send(shape, chosen.missing, world)  # the policies load once per settings
+        with CaptureQueriesContext(connection) as concealed:
+            assert send(shape, chosen.concealed, world).status_code == 404
+        with CaptureQueriesContext(connection) as missing:
+            assert send(shape, chosen.missing, world).status_code == 404
+
+    def statements(captured):
+        # Savepoint ids and the groups' names differ; the statements must not.
+        return [re.sub(r"\d+", "N", re.sub(r"'[^']*'", "S", q["sql"])) for q in captured]
+
+    assert statements(concealed.captured_queries) == statements(missing.captured_queries)
+    assert any("SAVEPOINT" in q["sql"] for q in missing.captured_queries)
 
 
 def test_uniform_mode_leaves_other_paths_and_existing_routes_alone(
