@@ -51,7 +51,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # waits for a reload. Off by default until an answer the in-process benchmark saw revert
     # to the previous policy is explained (False: the request that finds a reload wanted
     # performs it; other threads answer with the current policies meanwhile).
-    "RELOAD_IN_BACKGROUND": False,
+    "RELOAD_IN_BACKGROUND": True,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
     # Path patterns under which a 404 to a request without credentials carries the Bearer

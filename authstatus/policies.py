@@ -363,7 +363,7 @@ class PolicyRegistry:
     database fails, the last policies that loaded stay in force; a process that never loaded
     any raises :class:`PoliciesUnavailable`.
 
-    Who reloads: with ``RELOAD_IN_BACKGROUND`` (opt-in) the poller thread, when it sees
+    Who reloads: with ``RELOAD_IN_BACKGROUND`` (the default) the poller thread, when it sees
     another version, when this process saved a change, or when the fingerprints differ. It
     builds a new matcher while every request keeps answering with the current one — the last
     one that loaded, never a more open state — then swaps the reference (one assignment).

@@ -18,9 +18,9 @@ Run from the repository root (its own temporary SQLite database, about a minute)
    changed from ``anonymous`` (200) to ``nobody`` (403) the way a save ends: a committed
    change, then :func:`authstatus.policies.policies_changed`. Reported: max and p99 latency
    before the change and while the new policy is not yet in force, and the time until it is
-   (the first 403). Once with ``RELOAD_IN_BACKGROUND`` (the poller rebuilds; target: no
-   request over 50 ms) and once without (the request that finds the reload due performs it,
-   as before this setting existed). What ``full_clean()`` and ``ResourcePolicy.save()`` cost
+   (the first 403). Once with ``RELOAD_IN_BACKGROUND`` (the default: the poller rebuilds;
+   target: no request over 50 ms) and once without (the request that finds the reload due
+   performs it). What ``full_clean()`` and ``ResourcePolicy.save()`` cost
    at that size is reported too: the saving request pays it.
 """
 

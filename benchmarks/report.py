@@ -468,8 +468,8 @@ database row) among 100,000 policies while that row is changed from `anonymous` 
 `nobody` (403) as a save ends (committed, then `policies_changed()`). *before* is the second
 before the change; *during* is from the change to the first request answered with the new
 policy, which *in force after* times. *poller thread* is `RELOAD_IN_BACKGROUND: True`
-(opt-in): the reload runs off the request path; *the request* is the default
-(`RELOAD_IN_BACKGROUND: False`): the request that finds the reload due waits for it.
+(the default): the reload runs off the request path; *the request* is
+`RELOAD_IN_BACKGROUND: False`: the request that finds the reload due waits for it.
 *longest GC* is the longest garbage collection in the window: a collection holds the GIL, so
 it stalls the requests of every thread. *in force after* with the poller thread depends on the
 GIL the request thread leaves it: the poller reads the rows one SQLite step at a time, each

@@ -1,4 +1,4 @@
-"""With ``RELOAD_IN_BACKGROUND`` (opt-in) the poller thread rebuilds the matcher and swaps
+"""With ``RELOAD_IN_BACKGROUND`` (the default) the poller thread rebuilds the matcher and swaps
 it in: a request never waits for a rebuild, and answers with the old policies or the new ones,
 never with a state in which a protected route is unprotected.
 
