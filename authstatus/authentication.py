@@ -84,6 +84,16 @@ def authorization_header(request: HttpRequest) -> tuple[str, str] | None:
     return scheme, rest.lstrip(" ")
 
 
+def query_may_carry(request: HttpRequest, name: str) -> bool:
+    """Whether the query string may hold a parameter ``name``, from the raw string, without
+    parsing it (``request.GET`` costs a ``QueryDict``). Exact when it says no: a name can only
+    be hidden from a substring test by percent-encoding (``access%5Ftoken`` is
+    ``access_token`` once decoded, and ``+`` decodes to a space, never to a name's letter),
+    so any ``%`` means "parse and see"."""
+    query = request.META.get("QUERY_STRING", "")
+    return name in query or "%" in query
+
+
 class Authenticator:
     """Base class. Subclasses set :attr:`scheme` and implement :meth:`authenticate`.
 

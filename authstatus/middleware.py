@@ -55,6 +55,7 @@ from authstatus.authentication import (
     LazyChallenges,
     Result,
     challenges_for,
+    query_may_carry,
 )
 from authstatus.conf import app_settings, on_reload
 from authstatus.contrib.rest_framework import anonymous
@@ -422,7 +423,7 @@ def refused_as_concealed(request: HttpRequest) -> bool:
 
 def _token_in_query(request: HttpRequest) -> bool:
     """Whether the query carries an ``access_token`` while query tokens are enabled."""
-    if TOKEN_PARAMETER not in request.META.get("QUERY_STRING", ""):
+    if not query_may_carry(request, TOKEN_PARAMETER):
         return False
     if "query" not in app_settings.BEARER_METHODS:
         return False

@@ -25,6 +25,7 @@ from contextlib import suppress
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
@@ -34,6 +35,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from authstatus import policies
+from authstatus.authentication import query_may_carry
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge, format_challenges
 from authstatus.core.decision import (
@@ -206,7 +208,7 @@ def _next_path(request: HttpRequest) -> str:
     """Where the login page sends the user back: the request's path and query, without any
     ``access_token`` parameter — a page or a ``Location`` must not echo a credential
     (RFC 6750 §2.3, §5.3)."""
-    if TOKEN_PARAMETER not in request.META.get("QUERY_STRING", ""):
+    if not query_may_carry(request, TOKEN_PARAMETER) or TOKEN_PARAMETER not in request.GET:
         return request.get_full_path()
     query = request.GET.copy()
     query.pop(TOKEN_PARAMETER, None)
@@ -307,8 +309,15 @@ def _presents_credentials(request: HttpRequest) -> bool:
     return (
         "HTTP_AUTHORIZATION" in request.META
         or settings.SESSION_COOKIE_NAME in request.COOKIES
-        or TOKEN_PARAMETER in request.META.get("QUERY_STRING", "")
+        or (query_may_carry(request, TOKEN_PARAMETER) and _in_query(request, TOKEN_PARAMETER))
     )
+
+
+def _in_query(request: HttpRequest, name: str) -> bool:
+    try:
+        return name in request.GET
+    except SuspiciousOperation:  # too many fields: Django refuses to read the query
+        return False
 
 
 RETRY_AFTER_SECONDS = 5

@@ -132,6 +132,7 @@ QUERIES = (
     "?format=xml",
     "?access_token=not-a-token",
     "?access_token=a&access_token=b",
+    "?access%5Ftoken=not-a-token",  # the same parameter, once decoded
     "?q=%00%ff",
 )
 BODIES = (None, "json", "form", "form-token")
@@ -560,9 +561,10 @@ def test_csrf_failure_stays_a_403_for_the_audience(world):
 
 # --- a query Django refuses to read -----------------------------------------------------------
 
-TOO_MANY_FIELDS = "?" + "&".join(
-    f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)
-)
+FIELDS = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+# With an access_token parameter the bearer authenticator must read the query; without one
+# it knows from the raw string that there is no token to read (query_may_carry).
+TOO_MANY_FIELDS = f"?{FIELDS}&access_token=x"
 
 
 @pytest.mark.parametrize("pair", ["drf group-gated", "plain group-gated"])
@@ -611,6 +613,15 @@ def test_an_authenticator_that_raises_on_a_concealed_route_is_a_logged_404(world
 
 def test_a_query_too_large_to_read_is_still_a_400_where_nothing_is_concealed(client, db):
     assert client.get("/api/profile/" + TOO_MANY_FIELDS).status_code == 400
+
+
+def test_a_query_without_a_token_is_not_read_to_look_for_one(client, db):
+    """No ``access_token`` (nor ``%``) in the raw query: nothing to parse, the request is
+    decided as one without credentials (401), whatever the query's size."""
+    response = client.get(f"/api/profile/?{FIELDS}")
+    assert response.status_code == 401
+    (challenge,) = challenges(response)[:1]
+    assert challenge.scheme == "Bearer" and challenge.param("error") is None
 
 
 # --- throttling ----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from hypothesis import given
+from hypothesis import strategies as st
 from django.test import override_settings
 
 from authstatus.core.decision import Outcome
@@ -78,6 +80,38 @@ def test_browser_login_link_keeps_the_query(client):
     response = client.get("/t/plain/?a=1&b=2", HTTP_ACCEPT="text/html")
     assert response.status_code == 401
     assert links(response) == ["/accounts/login/?next=/t/plain/%3Fa%3D1%26b%3D2"]
+
+
+@pytest.mark.parametrize("name", ["access_token", "access%5Ftoken", "%61ccess_token"])
+def test_browser_login_link_never_echoes_a_query_token(client, name):
+    """RFC 6750 §5.3: the login link's ``next`` drops an ``access_token`` parameter, however
+    its name is encoded (``access%5Ftoken`` is the same parameter once decoded)."""
+    response = client.get(f"/t/plain/?a=1&{name}=SECRET", HTTP_ACCEPT="text/html")
+    assert response.status_code == 401
+    assert links(response) == ["/accounts/login/?next=/t/plain/%3Fa%3D1"]
+
+
+_QUERY_PARTS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_%=&+;5F61", max_size=30)
+
+
+@given(st.lists(st.tuples(_QUERY_PARTS, _QUERY_PARTS), max_size=6), st.booleans())
+def test_query_may_carry_never_misses_a_parameter(pairs, encode):
+    """``query_may_carry`` answers no only when Django's parsed query has no such name."""
+    from urllib.parse import quote
+
+    from django.http import QueryDict
+    from django.test import RequestFactory
+
+    from authstatus.authentication import query_may_carry
+
+    def part(text: str) -> str:
+        return quote(text, safe="") if encode else text
+
+    query = "&".join(f"{part(k)}={part(v)}" for k, v in pairs)
+    request = RequestFactory().get("/", QUERY_STRING=query)
+    request.META["QUERY_STRING"] = query
+    if not query_may_carry(request, "access_token"):
+        assert "access_token" not in QueryDict(query)
 
 
 def test_browser_redirect_when_configured(client):

@@ -22,6 +22,7 @@ from authstatus.authentication import (
     Authenticator,
     Result,
     authorization_header,
+    query_may_carry,
 )
 from authstatus.conf import app_settings
 from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
@@ -101,7 +102,7 @@ class BearerAuthenticator(Authenticator):
                     gettext_noop("The Authorization header must be 'Bearer' and one token.")
                 )
             places.append(token)
-        query = request.GET.getlist(PARAMETER)
+        query = request.GET.getlist(PARAMETER) if query_may_carry(request, PARAMETER) else []
         body = self._body_tokens(request)
         if len(query) + len(body) + len(places) > 1:
             return _malformed(
