@@ -17,6 +17,11 @@ in one thread hop) with the stock view asked with the same ``Authorization`` hea
 The bearer path runs as ``docs/howto/asgi.md`` recommends for production, which is the
 default: ``ASYNC_TOKEN_THREAD`` on, so the hop goes to the token-lookup thread and its kept
 database connection (:mod:`authstatus.tokens.lookup_thread`).
+
+A second uvicorn process (:mod:`benchmarks.settings_asgi_tokencache`) runs the bearer pair
+again with the optional token cache on (``BEARER_CACHE_SECONDS``) in a ``LocMemCache`` alias:
+a cached token is checked on the event loop, with no thread hop. Reported beside the target,
+not as it: the cache trades revocation latency for the query (docs/reference/settings.md).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Cell:
     stack: str  # "stock" or "authstatus"
     path: str
     bearer: bool
+    server: str = "default"  # or "tokencache": benchmarks.settings_asgi_tokencache
 
 
 CELLS = (
@@ -68,8 +74,29 @@ CELLS = (
         "/async/bearer/",
         True,
     ),
+    Cell(
+        "stock_bearer_cache",
+        "async view, Authorization: Bearer (ignored), in the token-cache process",
+        "stock",
+        "/stock/async/plain/",
+        True,
+        "tokencache",
+    ),
+    Cell(
+        "bearer_cached",
+        "async view + AuthStatusMiddleware, authenticated policy, valid bearer token, token "
+        "cache hit (BEARER_CACHE_SECONDS, LocMem alias: on the event loop)",
+        "authstatus",
+        "/async/bearer/",
+        True,
+        "tokencache",
+    ),
 )
-PAIRS = (("anonymous", "stock_anonymous"), ("bearer", "stock_bearer"))
+PAIRS = (
+    ("anonymous", "stock_anonymous"),
+    ("bearer", "stock_bearer"),
+    ("bearer_cached", "stock_bearer_cache"),
+)
 
 
 @dataclass
@@ -113,6 +140,12 @@ class Uvicorn(Server):
         ]
 
 
+class UvicornTokenCache(Uvicorn):
+    """The same, with the token cache on in a ``LocMemCache`` alias."""
+
+    settings = "benchmarks.settings_asgi_tokencache"
+
+
 def _wrk(port: int, cell: Cell, token: str, seconds: float) -> Wrk:
     command = ["wrk", "-t1", "-c1", f"-d{seconds:g}s", "--latency"]
     if cell.bearer:
@@ -133,11 +166,13 @@ def run(tokens: Tokens, bench_dir: str, seconds: float, rounds: int = 3) -> list
     from django.db import connections
 
     connections.close_all()
-    server = Uvicorn(bench_dir)
+    servers = {"default": Uvicorn(bench_dir)}
     try:
+        servers["tokencache"] = UvicornTokenCache(bench_dir)
         for cell in CELLS:
+            port = servers[cell.server].port
             for _ in range(50):  # warm: the token loader, the route plans, the policies
-                status, body = get(server.port, cell.path, tokens.valid if cell.bearer else None)
+                status, body = get(port, cell.path, tokens.valid if cell.bearer else None)
                 if status != 200:
                     raise RuntimeError(f"{cell.path}: {status} {body[:200]!r}")
         results = {cell.key: Result(cell) for cell in CELLS}
@@ -147,10 +182,12 @@ def run(tokens: Tokens, bench_dir: str, seconds: float, rounds: int = 3) -> list
                 # (shared cores) then hits both sides of a ratio alike.
                 for key in pair if round_ % 2 else reversed(pair):
                     cell = results[key].cell
-                    results[key].runs.append(_wrk(server.port, cell, tokens.valid, seconds))
+                    port = servers[cell.server].port
+                    results[key].runs.append(_wrk(port, cell, tokens.valid, seconds))
         return list(results.values())
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
 
 
 def table(results: list[Result], markdown: bool = False) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import http.client
+import json
 import subprocess
 import sys
 import threading
@@ -623,6 +624,91 @@ def test_thread_hops_under_the_asgi_handler(alice, kind, path, added):
     if added:
         assert sorted(set(ours) - set(stock)) == ["lookup_thread:check"]
         assert [name.split("_")[0] for name in threads] == ["authstatus-tokens"]
+
+
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tokens"}
+
+
+def _token_cache(backend: dict[str, str]) -> override_settings:
+    """``BEARER_CACHE_SECONDS`` on, in a ``tokens`` alias of ``backend``."""
+    return override_settings(
+        CACHES={**settings.CACHES, "tokens": backend},
+        AUTHSTATUS={
+            **settings.AUTHSTATUS,
+            "MIDDLEWARE_AUTHENTICATORS": BEARER_FIRST,
+            "BEARER_CACHE_SECONDS": 60,
+            "BEARER_CACHE_ALIAS": "tokens",
+        },
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_cached_in_process_memory_is_checked_on_the_event_loop(alice, connects):
+    """With the token cache in a ``LocMemCache`` alias, a cached token costs no thread hop
+    and no database work: the event loop reads the entry and runs the checks. The first
+    request fills the cache from the lookup thread."""
+    from django.core.cache import caches
+
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _token_cache(LOCMEM):
+        caches["tokens"].clear()
+        seen = []
+        for _ in range(2):
+            before = len(connects)
+            with _lookup_thread_hops() as calls, _lookups() as threads:
+                status, body = _asgi_get("/t/async/private/", headers)
+            assert status == 200, body
+            lookups = [c for c in calls if c.startswith("lookup_thread:")]
+            seen.append((lookups, threads, connects[before:]))
+    assert seen[0][:2] == (["lookup_thread:check"], ["authstatus-tokens_0"])
+    assert seen[1] == ([], [], [])  # no hop, no tokens.check anywhere, no new connection
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_cached_in_a_shared_cache_is_still_read_in_a_thread(alice, tmp_path):
+    """A file-based (or Redis, Memcached) cache is I/O: never on the event loop."""
+    token = AccessTokenFactory(user=alice, scope="read write")
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    shared = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path),
+    }
+    with _token_cache(shared):
+        _asgi_get("/t/async/private/", headers)  # fills the cache
+        with _lookup_thread_hops() as calls:
+            status, _ = _asgi_get("/t/async/private/", headers)
+    assert status == 200
+    assert [c for c in calls if c.startswith("lookup_thread:")] == ["lookup_thread:check"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_token_past_its_expiry_is_refused_on_the_event_loop(alice):
+    """The entry's expiry is checked on every hit: past it, the answer is the expired
+    token's 401 (and its challenge), still without a hop."""
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.core.cache import caches
+    from django.utils import timezone
+
+    # Expires before the entry is BEARER_CACHE_SECONDS old: the hit finds it expired.
+    token = AccessTokenFactory(
+        user=alice, scope="read write", expires=timezone.now() + timedelta(seconds=5)
+    )
+    headers = {"accept": "application/json", "authorization": bearer_auth(token.token)}
+    with _token_cache(LOCMEM):
+        caches["tokens"].clear()
+        assert _asgi_get("/t/async/private/", headers)[0] == 200
+        later = token.expires + timedelta(seconds=1)
+        with (
+            mock.patch("django.utils.timezone.now", return_value=later),
+            _lookup_thread_hops() as calls,
+        ):
+            status, body = _asgi_get("/t/async/private/", headers)
+    assert status == 401, body
+    assert json.loads(body)["detail"] == EXPIRED_TOKEN
+    assert [c for c in calls if c.startswith("lookup_thread:")] == []
 
 
 @pytest.mark.django_db(transaction=True)

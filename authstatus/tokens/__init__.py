@@ -98,6 +98,13 @@ class TokenBackend:
     def check(self, request: HttpRequest, token: str) -> Result | None:
         raise NotImplementedError
 
+    def check_in_memory(self, request: HttpRequest, token: str) -> Result | None:
+        """The definitive result :meth:`check` would return, when this process's memory
+        alone holds it — no database, cache server, file or network — else ``None``.
+        :func:`acheck` calls it on the event loop, before any thread hop; it must not block.
+        The default: ``None`` (every token is checked in :meth:`check`)."""
+        return None
+
     def describe(self) -> str:
         """One line for people: which tokens this backend accepts and how it checks them."""
         return self.label
@@ -166,7 +173,17 @@ async def acheck(request: HttpRequest, token: str) -> Result:
     connections outlive a request) where the request's own sync thread would be new and
     every backend is one for it (:attr:`TokenBackend.uses_lookup_thread`), and is Django's
     thread-sensitive ``sync_to_async`` elsewhere (a parent sync thread, such as a test's,
-    sees its own transaction)."""
+    sees its own transaction).
+
+    No hop at all when the first backend answers from memory
+    (:meth:`TokenBackend.check_in_memory`: the database backend's token cache in a
+    ``LocMemCache`` alias, ``BEARER_CACHE_SECONDS``): :func:`check` too would return the first
+    backend's definitive answer without asking the others."""
+    configured = backends()
+    if configured:
+        found = configured[0].check_in_memory(request, token)
+        if found is not None and found.credentials.failure not in _PROVISIONAL:
+            return found
     if lookup_thread.applies() and all(b.uses_lookup_thread for b in backends()):
         return await lookup_thread.run(check, request, token)
     return await sync_to_async(check)(request, token)

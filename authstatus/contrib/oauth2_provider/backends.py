@@ -6,6 +6,7 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import SynchronousOnlyOperation
 from django.utils.translation import gettext_noop
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -53,14 +54,38 @@ class DatabaseBackend(TokenBackend):
         Every token that was found reports its grant (:func:`_grant_type`), so that a client
         credentials token is told to run that grant again rather than to refresh.
         """
-        checksum = hashlib.sha256(token.encode("ascii")).hexdigest()
+        checksum = _checksum(token)
         caching = tokencache.enabled()
         access_token: Any = tokencache.lookup(checksum, token) if caching else None
-        cached = access_token is not None
-        if not cached:
-            access_token = tokenloader.load(get_access_token_model(), checksum)
-            if access_token is None:
-                return invalid(Failure.UNKNOWN_TOKEN, INVALID)
+        if access_token is not None:
+            return self._result(request, access_token)
+        access_token = tokenloader.load(get_access_token_model(), checksum)
+        if access_token is None:
+            return invalid(Failure.UNKNOWN_TOKEN, INVALID)
+        return self._result(request, access_token, checksum if caching else None)
+
+    def check_in_memory(self, request: HttpRequest, token: str) -> Result | None:
+        """A hit of the token cache when it lives in this process's memory
+        (``BEARER_CACHE_SECONDS`` with a ``LocMemCache`` alias): the result :meth:`check`
+        gives for it, with no query — every check a hit runs is on the cached rows
+        (``select_related`` loaded them). ``None`` for a miss, or for any other cache (a
+        shared one is a network or file read): :meth:`check` then runs in a thread. Should
+        a custom model's check reach the database after all (``is_usable()`` overridden),
+        Django refuses it on the event loop, and this answers ``None`` instead."""
+        cache = tokencache.in_memory()
+        if cache is None:
+            return None
+        access_token = tokencache.lookup(_checksum(token), token, cache)
+        if access_token is None:
+            return None
+        try:
+            return self._result(request, access_token)
+        except SynchronousOnlyOperation:
+            return None
+
+    def _result(self, request: HttpRequest, access_token: Any, store: str | None = None) -> Result:
+        """The checks after the lookup, on the loaded or cached token; a token loaded from
+        the database that passes them all is cached under the checksum ``store``."""
         grant = _grant_type(access_token)
         if access_token.is_expired():
             return invalid(Failure.EXPIRED_TOKEN, EXPIRED, grant)
@@ -77,8 +102,8 @@ class DatabaseBackend(TokenBackend):
             request.build_absolute_uri(request.path)
         ):
             return invalid(Failure.WRONG_AUDIENCE, WRONG_AUDIENCE, grant)
-        if caching and not cached:
-            tokencache.store(checksum, access_token)
+        if store is not None:
+            tokencache.store(store, access_token)
         # Client-credentials tokens have no user: the request is authenticated as the client.
         principal = user if user is not None else AnonymousUser()
         auth_time, acr = token_authentication(access_token)
@@ -87,6 +112,11 @@ class DatabaseBackend(TokenBackend):
             user=principal,
             auth=access_token,
         )
+
+
+def _checksum(token: str) -> str:
+    """DOT's ``token_checksum`` of ``token`` (a ``b64token``: ASCII)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _grant_type(access_token: Any) -> str | None:

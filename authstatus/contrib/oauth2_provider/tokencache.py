@@ -33,11 +33,15 @@ import math
 from typing import Any
 
 from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 
 from authstatus.conf import app_settings
 
-__all__ = ["KEY_PREFIX", "enabled", "lookup", "store"]
+__all__ = ["KEY_PREFIX", "enabled", "in_memory", "lookup", "store"]
 
 logger = logging.getLogger("authstatus")
 
@@ -52,15 +56,46 @@ def enabled() -> bool:
     return _seconds() > 0
 
 
+_local: list[LocMemCache | None] = []
+
+
+def in_memory() -> LocMemCache | None:
+    """The cache when it is on and is this process's memory (a ``LocMemCache`` alias): a
+    read then waits on nothing, and may run on an event loop. ``None`` otherwise.
+
+    One instance per process and settings, where ``caches[alias]`` would build one per
+    request under ASGI (Django keeps cache instances per async context); ``LocMemCache``
+    instances of one ``LOCATION`` share their entries and lock, so it reads what every
+    thread's instance wrote."""
+    if not enabled():
+        return None
+    if not _local:
+        try:
+            cache = caches.create_connection(app_settings.BEARER_CACHE_ALIAS)
+        except Exception:  # a misconfigured alias: lookup() logs it, on the thread
+            cache = None
+        _local.append(cache if isinstance(cache, LocMemCache) else None)
+    return _local[0]
+
+
+@receiver(setting_changed)
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "AUTHSTATUS"):
+        _local.clear()
+
+
 def _key(checksum: str) -> str:
     return KEY_PREFIX + checksum
 
 
-def lookup(checksum: str, token: str) -> Any | None:
+def lookup(checksum: str, token: str, cache: BaseCache | None = None) -> Any | None:
     """The cached access token for ``checksum`` (its ``token`` set back to ``token``), or
-    ``None`` when the cache is off, holds nothing, or the entry is older than the setting."""
+    ``None`` when the cache is off, holds nothing, or the entry is older than the setting.
+    ``cache``: the alias's instance when the caller has one (:func:`in_memory`)."""
     try:
-        entry = caches[app_settings.BEARER_CACHE_ALIAS].get(_key(checksum))
+        if cache is None:
+            cache = caches[app_settings.BEARER_CACHE_ALIAS]
+        entry = cache.get(_key(checksum))
     except Exception:
         logger.warning("authstatus: bearer token cache unavailable", exc_info=True)
         return None
