@@ -48,9 +48,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # staleness when the cache cannot (a lost announcement, a restored cache, raw SQL).
     "RESYNC_INTERVAL": 10.0,
     # Reload policies on the poller thread and swap the new matcher in, so that no request
-    # waits for a reload. Off by default until an answer the in-process benchmark saw revert
-    # to the previous policy is explained (False: the request that finds a reload wanted
-    # performs it; other threads answer with the current policies meanwhile).
+    # waits for a reload (False: the request that finds a reload wanted performs it; other
+    # threads answer with the current policies meanwhile).
     "RELOAD_IN_BACKGROUND": True,
     # Prefix of the RFC 9457 problem "type" URIs; the outcome slug is appended.
     "PROBLEM_TYPE_BASE": "https://django-authstatus.readthedocs.io/en/latest/reference/problems/#",
