@@ -621,7 +621,8 @@ def test_a_query_without_a_token_is_not_read_to_look_for_one(client, db):
     response = client.get(f"/api/profile/?{FIELDS}")
     assert response.status_code == 401
     (challenge,) = challenges(response)[:1]
-    assert challenge.scheme == "Bearer" and challenge.param("error") is None
+    assert challenge.scheme == "Bearer"
+    assert challenge.param("error") is None
 
 
 # --- throttling ----------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
-from django.test import override_settings
 
 from authstatus.core.decision import Outcome
 from authstatus.middleware import AuthStatusMiddleware
