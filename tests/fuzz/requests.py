@@ -386,6 +386,8 @@ def check(request: HostileRequest, response: Any) -> None:
             assert not echoed, (request, status)
     elif (
         f"access_token={CANARY}" in request.query
+        # Only as the token: the same text as another parameter is the URL's, not a credential.
+        and request.query.count(CANARY) == request.query.count(f"access_token={CANARY}")
         and CANARY not in request.path
         and (enforced or response.wsgi_request.resolver_match is None)
         and _refusal_by_authstatus(response)
