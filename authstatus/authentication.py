@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, overload
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import aauthenticate, authenticate
+from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import resolve_url
 from django.utils.encoding import iri_to_uri
 from django.utils.translation import gettext_noop
@@ -92,6 +93,17 @@ def query_may_carry(request: HttpRequest, name: str) -> bool:
     so any ``%`` means "parse and see"."""
     query = request.META.get("QUERY_STRING", "")
     return name in query or "%" in query
+
+
+def in_query(request: HttpRequest, name: str) -> bool:
+    """Whether the query holds a parameter ``name``; ``False`` for a query Django refuses to
+    read (``SuspiciousOperation``: too many fields). Parses only when :func:`query_may_carry`."""
+    if not query_may_carry(request, name):
+        return False
+    try:
+        return name in request.GET
+    except SuspiciousOperation:
+        return False
 
 
 class Authenticator:

@@ -55,7 +55,7 @@ from authstatus.authentication import (
     LazyChallenges,
     Result,
     challenges_for,
-    query_may_carry,
+    in_query,
 )
 from authstatus.conf import app_settings, on_reload
 from authstatus.contrib.rest_framework import anonymous
@@ -423,14 +423,7 @@ def refused_as_concealed(request: HttpRequest) -> bool:
 
 def _token_in_query(request: HttpRequest) -> bool:
     """Whether the query carries an ``access_token`` while query tokens are enabled."""
-    if not query_may_carry(request, TOKEN_PARAMETER):
-        return False
-    if "query" not in app_settings.BEARER_METHODS:
-        return False
-    try:
-        return TOKEN_PARAMETER in request.GET
-    except SuspiciousOperation:  # too many fields: Django refuses to read the query
-        return False
+    return "query" in app_settings.BEARER_METHODS and in_query(request, TOKEN_PARAMETER)
 
 
 class CommonMiddleware(common.CommonMiddleware):

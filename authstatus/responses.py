@@ -25,7 +25,6 @@ from contextlib import suppress
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.template.loader import render_to_string
@@ -35,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from authstatus import policies
-from authstatus.authentication import query_may_carry
+from authstatus.authentication import in_query, query_may_carry
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge, format_challenges
 from authstatus.core.decision import (
@@ -309,15 +308,8 @@ def _presents_credentials(request: HttpRequest) -> bool:
     return (
         "HTTP_AUTHORIZATION" in request.META
         or settings.SESSION_COOKIE_NAME in request.COOKIES
-        or (query_may_carry(request, TOKEN_PARAMETER) and _in_query(request, TOKEN_PARAMETER))
+        or in_query(request, TOKEN_PARAMETER)
     )
-
-
-def _in_query(request: HttpRequest, name: str) -> bool:
-    try:
-        return name in request.GET
-    except SuspiciousOperation:  # too many fields: Django refuses to read the query
-        return False
 
 
 RETRY_AFTER_SECONDS = 5

@@ -184,7 +184,7 @@ async def acheck(request: HttpRequest, token: str) -> Result:
         found = configured[0].check_in_memory(request, token)
         if found is not None and found.credentials.failure not in _PROVISIONAL:
             return found
-    if lookup_thread.applies() and all(b.uses_lookup_thread for b in backends()):
+    if lookup_thread.applies() and all(b.uses_lookup_thread for b in configured):
         return await lookup_thread.run(check, request, token)
     return await sync_to_async(check)(request, token)
 
