@@ -45,6 +45,8 @@ __all__ = [
     "SessionAuthenticator",
     "authorization_header",
     "combine",
+    "in_query",
+    "query_may_carry",
 ]
 
 

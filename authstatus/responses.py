@@ -207,6 +207,7 @@ def _next_path(request: HttpRequest) -> str:
     """Where the login page sends the user back: the request's path and query, without any
     ``access_token`` parameter — a page or a ``Location`` must not echo a credential
     (RFC 6750 §2.3, §5.3)."""
+    # Not in_query(): a query Django refuses to read must raise here, never be echoed whole.
     if not query_may_carry(request, TOKEN_PARAMETER) or TOKEN_PARAMETER not in request.GET:
         return request.get_full_path()
     query = request.GET.copy()
