@@ -228,3 +228,152 @@ def test_datetimes_are_converted_as_django_converts_them(value, zone):
             expected.tzinfo,
             type(expected),
         )
+
+
+# --- the driver's cursor (TokenLoader._fetch) ----------------------------------------------
+
+
+def _loaded_on_the_drivers_cursor(monkeypatch: Any, token: Any) -> Any:
+    """``load()`` for ``token`` with Django's ``connection.cursor()`` refused."""
+    from django.db import connection
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the lookup used Django's cursor")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", refused)
+        return tokenloader.load(AccessToken, _checksum(token))
+
+
+@pytest.mark.parametrize("kind", ["user and application", "no user", "no application"])
+def test_an_unobserved_lookup_runs_on_the_drivers_cursor(alice, kind, monkeypatch):
+    """No execute wrapper, no query logging: the statement runs on the driver's cursor
+    (SQLite, PostgreSQL) and builds the instances the queryset builds."""
+    from django.db import connection
+    from django.utils import timezone
+
+    kwargs: dict[str, object] = {"user": alice}
+    kwargs.update(
+        {"no user": {"user": None}, "no application": {"application": None}}.get(kind, {})
+    )
+    token = AccessTokenFactory(resource=["http://testserver/"], **kwargs)
+    TokenAuthentication.objects.update_or_create(
+        access_token=token, defaults={"auth_time": timezone.now(), "acr": "mfa"}
+    )
+    loader = tokenloader._loader(AccessToken, "default")
+    assert loader is not None
+    assert loader.driver_cursor is not None
+    if connection.vendor == "sqlite":
+        assert ":p0" in loader.driver_sql
+        assert "%(" not in loader.driver_sql
+    else:
+        assert loader.driver_sql == loader.sql
+    assert not connection.queries_logged
+    assert not connection.execute_wrappers
+    loaded = _loaded_on_the_drivers_cursor(monkeypatch, token)
+    expected = _expected(token)
+    _same(loaded, expected)
+    for name in ("user", "application", RELATED_NAME):
+        if getattr(expected, name) is None:
+            assert getattr(loaded, name) is None
+        else:
+            _same(getattr(loaded, name), getattr(expected, name))
+    with monkeypatch.context() as patch:
+        patch.setattr(connection, "cursor", None)
+        assert tokenloader.load(AccessToken, "0" * 64) is None
+
+
+def test_an_execute_wrapper_sees_the_lookup(alice):
+    """django-debug-toolbar and other execute wrappers see the statement, once."""
+    from django.db import connection
+
+    token = AccessTokenFactory(user=alice)
+    loader = tokenloader._loader(AccessToken, "default")
+    assert loader is not None
+    seen: list[tuple[str, Any]] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        loaded = tokenloader.load(AccessToken, _checksum(token))
+    assert loaded == token
+    assert len(seen) == 1
+    assert seen[0][0] == loader.sql
+    values = seen[0][1].values() if isinstance(seen[0][1], dict) else seen[0][1]
+    assert _checksum(token) in list(values)
+
+
+def test_debug_query_logging_sees_the_lookup(alice):
+    from django.db import connection, reset_queries
+
+    token = AccessTokenFactory(user=alice)
+    with override_settings(DEBUG=True):
+        reset_queries()
+        assert tokenloader.load(AccessToken, _checksum(token)) == token
+        logged = [q["sql"] for q in connection.queries]
+    assert len(logged) == 1
+    assert "token_checksum" in logged[0]
+
+
+def _on_djangos_cursor() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def test_a_broken_transaction_is_refused_as_djangos_cursor_refuses_it(alice, monkeypatch):
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    token = AccessTokenFactory(user=alice)
+    tokenloader.load(AccessToken, _checksum(token))  # prepared
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError) as ours:
+            _loaded_on_the_drivers_cursor(monkeypatch, token)
+        with pytest.raises(TransactionManagementError) as djangos:
+            _on_djangos_cursor()
+    assert str(ours.value) == str(djangos.value)
+
+
+def _loaded_without_a_joined_table(monkeypatch: Any, token: Any) -> Any:
+    from django.db import connection, transaction
+
+    with transaction.atomic():  # rolled back by the error: the table is back after it
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(TokenAuthentication._meta.db_table)
+            cursor.execute(f"DROP TABLE {table}")
+        return _loaded_on_the_drivers_cursor(monkeypatch, token)
+
+
+def test_a_driver_error_is_raised_as_djangos(alice, monkeypatch):
+    """A table of the join gone: the driver's error, translated by Django's wrapper
+    (``django.db.utils``), as the queryset would raise it."""
+    from django.db import DatabaseError
+
+    token = AccessTokenFactory(user=alice)
+    tokenloader.load(AccessToken, _checksum(token))
+    with pytest.raises(DatabaseError) as info:
+        _loaded_without_a_joined_table(monkeypatch, token)
+    assert type(info.value).__module__ == "django.db.utils"
+    assert info.value.__cause__ is not None
+    assert tokenloader.load(AccessToken, _checksum(token)) == token
+
+
+def test_the_lookup_is_refused_on_an_event_loop(alice):
+    """As Django refuses a query there (``SynchronousOnlyOperation``)."""
+    import asyncio
+
+    from django.core.exceptions import SynchronousOnlyOperation
+
+    token = AccessTokenFactory(user=alice)
+    tokenloader.load(AccessToken, _checksum(token))
+
+    async def on_the_loop() -> Any:
+        return tokenloader.load(AccessToken, _checksum(token))
+
+    with pytest.raises(SynchronousOnlyOperation):
+        asyncio.run(on_the_loop())

@@ -6,9 +6,10 @@ columns (token, user and application) and works out their converters on every ca
 0.3 ms, several times the cost of the indexed lookup itself on SQLite. :class:`TokenLoader`
 lets Django compile that exact queryset once per database connection and keeps what its
 ``ModelIterable`` would compute per call (the SQL, the converters, the related-object
-populators); each lookup then only executes the SQL through the connection's cursor (so
-query logging, ``CaptureQueriesContext`` and execute wrappers see it) and builds the same
-model instances Django would.
+populators); each lookup then only executes the SQL and builds the same model instances
+Django would. It executes through Django's cursor when anything may observe the query (query
+logging, ``CaptureQueriesContext``, execute wrappers), else on the driver's cursor with the
+checks and error translation of Django's (:meth:`TokenLoader._fetch`).
 
 It relies on the compiler's ``select``/``klass_info``/``get_converters`` and
 ``get_related_populators``, which Django's own iterables use. If preparing it fails (a Django
@@ -90,8 +91,21 @@ class TokenLoader:
         self.position = positions[0]
         self.sql: str = sql
         self.names: list[str] | None = None
-        if connections[db].vendor == "sqlite" and "%%" not in sql:
+        vendor = connections[db].vendor
+        if vendor == "sqlite" and "%%" not in sql:
             self.sql, self.names = _named(sql, len(params))
+        # The statement as the driver takes it, and how to get the driver's cursor; None: on
+        # Django's cursor only (a backend whose cursor does more than pass the SQL through).
+        self.driver_sql = self.sql
+        self.driver_cursor: Callable[[Any], Any] | None = None
+        if vendor == "sqlite" and self.names is not None:
+            # What SQLiteCursorWrapper.execute() would pass to sqlite3: ":p0" placeholders.
+            self.driver_sql = self.sql % {name: f":{name}" for name in self.names}
+            self.driver_cursor = _sqlite_cursor
+        elif vendor == "postgresql":
+            # Django's PostgreSQL cursor hands the statement and parameters to the driver's
+            # cursor (psycopg or psycopg2) unchanged; create_cursor() sets its time zone.
+            self.driver_cursor = _backend_cursor
         self.params = list(params)
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
@@ -169,15 +183,13 @@ class TokenLoader:
         )
         if connection is None:
             connection = connections[self.db]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
+        row = self._fetch(params, connection)
         if row is None:
             return None
         values = list(row)
         self._convert(values, connection)
         fields = values[self.start : self.end]
-        if self.builders and all(b.fits() for b in self.builders):
+        if self.builders and self._fit():
             obj = self.builders[0](self.db, fields, self.fetch_mode)
             if self.fetch_mode is not None and self.fetch_mode.track_peers:
                 obj._state.peers = [weakref.ref(obj)]
@@ -193,6 +205,44 @@ class TokenLoader:
         for populator in self.populators:
             populator.populate(values, obj)
         return obj
+
+    def _fit(self) -> bool:
+        """Whether every builder fits now (:meth:`_Builder.fits`); with no ``pre_init`` or
+        ``post_init`` receiver for any model (the common case), without asking each."""
+        if not pre_init.receivers and not post_init.receivers:
+            return True
+        return all(b.fits() for b in self.builders)
+
+    def _fetch(self, params: Any, connection: Any) -> Any:
+        """The row for ``params``, or ``None``.
+
+        Through Django's cursor whenever something may observe the query: an execute wrapper
+        (``connection.execute_wrapper()``, as django-debug-toolbar installs) or query logging
+        (``DEBUG``, ``CaptureQueriesContext``, ``assertNumQueries``). Otherwise on the
+        driver's own cursor (:attr:`driver_cursor`), after the checks Django's ``cursor()``
+        and ``execute()`` make, in their order, and with its error translation: the health
+        check (``CONN_HEALTH_CHECKS``), the connection (refused on an event loop, as Django
+        refuses it), the thread sharing, a broken ``atomic`` block; a driver error is raised
+        as Django's (``django.db.DatabaseError`` and its subclasses). Django's two wrapper
+        objects and, on SQLite, its placeholder rewrite cost about as much as the indexed
+        lookup itself there.
+        """
+        driver_cursor = self.driver_cursor
+        if driver_cursor is None or connection.execute_wrappers or connection.queries_logged:
+            with connection.cursor() as cursor:
+                cursor.execute(self.sql, params)
+                return cursor.fetchone()
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        connection.validate_thread_sharing()
+        connection.validate_no_broken_transaction()
+        with connection.wrap_database_errors:
+            cursor = driver_cursor(connection)
+            try:
+                cursor.execute(self.driver_sql, params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
 
     def _convert(self, values: list[Any], connection: Any) -> None:
         """Django's converters over ``values``, in place (what ``ModelIterable`` applies)."""
@@ -349,6 +399,16 @@ def _named(sql: str, count: int) -> tuple[str, list[str]]:
         f"%({name})s{part}" for name, part in zip(names, parts[1:], strict=True)
     )
     return out, names
+
+
+def _sqlite_cursor(connection: Any) -> Any:
+    # A plain sqlite3 cursor: rows and their converters are the connection's, the same as
+    # through Django's SQLiteCursorWrapper, whose only work is the placeholder rewrite.
+    return connection.connection.cursor()
+
+
+def _backend_cursor(connection: Any) -> Any:
+    return connection.create_cursor()
 
 
 def _bound(converter: Any, old: Any, new: Any) -> Any:
