@@ -107,6 +107,12 @@ class TokenLoader:
             # cursor (psycopg or psycopg2) unchanged; create_cursor() sets its time zone.
             self.driver_cursor = _backend_cursor
         self.params = list(params)
+        # The parameters as they are executed (a list, or a dict on SQLite) and where in them
+        # the checksum goes: each lookup copies them and sets that one.
+        self.template: Any = (
+            self.params if self.names is None else dict(zip(self.names, self.params, strict=True))
+        )
+        self.slot: Any = self.position if self.names is None else self.names[self.position]
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
@@ -176,11 +182,8 @@ class TokenLoader:
     def __call__(self, checksum: str, connection: Any = None) -> Any | None:
         """The instance for ``checksum`` or ``None``; ``connection`` is ``connections[db]``
         when the caller has it (looking it up costs a context-local read)."""
-        values_in = list(self.params)
-        values_in[self.position] = checksum
-        params: Any = (
-            values_in if self.names is None else dict(zip(self.names, values_in, strict=True))
-        )
+        params = self.template.copy()
+        params[self.slot] = checksum
         if connection is None:
             connection = connections[self.db]
         row = self._fetch(params, connection)
@@ -321,8 +324,10 @@ class _Builder:
 
     def __call__(self, db: str, values: Sequence[Any], fetch_mode: Any = None) -> Any:
         state = ModelState()
-        if any(values[i] is not None for i in self.foreign):
-            state.fields_cache = {}
+        for i in self.foreign:
+            if values[i] is not None:
+                state.fields_cache = {}
+                break
         state.adding = False
         state.db = db
         if fetch_mode is not None:
