@@ -377,3 +377,13 @@ def test_the_lookup_is_refused_on_an_event_loop(alice):
 
     with pytest.raises(SynchronousOnlyOperation):
         asyncio.run(on_the_loop())
+
+
+def test_a_connection_without_what_the_drivers_path_uses_gets_djangos_cursor(alice, monkeypatch):
+    """Should a Django release rename one of the connection methods the driver's-cursor
+    path calls, the statement is prepared for Django's cursor only, and still loads."""
+    token = AccessTokenFactory(user=alice)
+    monkeypatch.setattr(tokenloader, "DRIVER_PATH", (*tokenloader.DRIVER_PATH, "renamed"))
+    loader = tokenloader.TokenLoader(AccessToken, "default")
+    assert loader.driver_cursor is None
+    assert loader(_checksum(token)) == token

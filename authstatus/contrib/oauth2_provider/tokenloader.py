@@ -68,6 +68,18 @@ logger = logging.getLogger("authstatus")
 # one LEFT JOIN on a unique column, no query of its own.
 RELATED = ("user", "application", RELATED_NAME)
 _SENTINEL = "\x00authstatus-token-checksum\x00"
+# What the driver's-cursor path (TokenLoader._fetch) uses of the connection, besides the
+# driver's connection: checked when the statement is prepared.
+DRIVER_PATH = (
+    "execute_wrappers",
+    "queries_logged",
+    "close_if_health_check_failed",
+    "ensure_connection",
+    "validate_thread_sharing",
+    "validate_no_broken_transaction",
+    "wrap_database_errors",
+    "create_cursor",
+)
 _combine = datetime.combine
 
 
@@ -98,11 +110,13 @@ class TokenLoader:
         # Django's cursor only (a backend whose cursor does more than pass the SQL through).
         self.driver_sql = self.sql
         self.driver_cursor: Callable[[Any], Any] | None = None
-        if vendor == "sqlite" and self.names is not None:
+        # A Django whose connection lacks what the driver's path uses: Django's cursor, always.
+        usable = all(hasattr(connections[db], name) for name in DRIVER_PATH)
+        if usable and vendor == "sqlite" and self.names is not None:
             # What SQLiteCursorWrapper.execute() would pass to sqlite3: ":p0" placeholders.
             self.driver_sql = self.sql % {name: f":{name}" for name in self.names}
             self.driver_cursor = _sqlite_cursor
-        elif vendor == "postgresql":
+        elif usable and vendor == "postgresql":
             # Django's PostgreSQL cursor hands the statement and parameters to the driver's
             # cursor (psycopg or psycopg2) unchanged; create_cursor() sets its time zone.
             self.driver_cursor = _backend_cursor
