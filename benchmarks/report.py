@@ -564,6 +564,11 @@ file-based cache) that is removed afterwards; the servers listen on 127.0.0.1 on
   `BearerAuthentication` + `PolicyPermission`. Both make one query; DOT's goes through
   oauthlib and builds its query anew per request, authstatus's is compiled once per
   connection (`authstatus/contrib/oauth2_provider/tokenloader.py`).
+- Two rows take that lookup apart: *plain queryset* turns `PREPARED_TOKEN_QUERY` off, and
+  *Django's cursor* installs a no-op execute wrapper (as django-debug-toolbar does), which
+  runs the prepared statement through Django's cursor instead of the driver's. The gap to the
+  bearer row is what each saves
+  ([`PREPARED_TOKEN_QUERY`](reference/settings.md#prepared_token_query)).
 - **Token cache** rows enable `BEARER_CACHE_SECONDS` (off by default) with a process-local
   `LocMemCache` alias and with the shared file-based cache: a hit costs no query, and with a
   shared cache it costs a cache read instead. See
