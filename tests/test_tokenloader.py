@@ -233,8 +233,8 @@ def test_datetimes_are_converted_as_django_converts_them(value, zone):
 # --- the driver's cursor (TokenLoader._fetch) ----------------------------------------------
 
 
-def _loaded_on_the_drivers_cursor(monkeypatch: Any, token: Any) -> Any:
-    """``load()`` for ``token`` with Django's ``connection.cursor()`` refused."""
+def _loaded_on_the_drivers_cursor(monkeypatch: Any, checksum: str) -> Any:
+    """``load()`` for ``checksum`` with Django's ``connection.cursor()`` refused."""
     from django.db import connection
 
     def refused(*args: Any, **kwargs: Any) -> Any:
@@ -242,7 +242,7 @@ def _loaded_on_the_drivers_cursor(monkeypatch: Any, token: Any) -> Any:
 
     with monkeypatch.context() as patch:
         patch.setattr(connection, "cursor", refused)
-        return tokenloader.load(AccessToken, _checksum(token))
+        return tokenloader.load(AccessToken, checksum)
 
 
 @pytest.mark.parametrize("kind", ["user and application", "no user", "no application"])
@@ -270,7 +270,7 @@ def test_an_unobserved_lookup_runs_on_the_drivers_cursor(alice, kind, monkeypatc
         assert loader.driver_sql == loader.sql
     assert not connection.queries_logged
     assert not connection.execute_wrappers
-    loaded = _loaded_on_the_drivers_cursor(monkeypatch, token)
+    loaded = _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
     expected = _expected(token)
     _same(loaded, expected)
     for name in ("user", "application", RELATED_NAME):
@@ -278,9 +278,7 @@ def test_an_unobserved_lookup_runs_on_the_drivers_cursor(alice, kind, monkeypatc
             assert getattr(loaded, name) is None
         else:
             _same(getattr(loaded, name), getattr(expected, name))
-    with monkeypatch.context() as patch:
-        patch.setattr(connection, "cursor", None)
-        assert tokenloader.load(AccessToken, "0" * 64) is None
+    assert _loaded_on_the_drivers_cursor(monkeypatch, "0" * 64) is None
 
 
 def test_an_execute_wrapper_sees_the_lookup(alice):
@@ -333,7 +331,7 @@ def test_a_broken_transaction_is_refused_as_djangos_cursor_refuses_it(alice, mon
     with transaction.atomic():
         transaction.set_rollback(True)
         with pytest.raises(TransactionManagementError) as ours:
-            _loaded_on_the_drivers_cursor(monkeypatch, token)
+            _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
         with pytest.raises(TransactionManagementError) as djangos:
             _on_djangos_cursor()
     assert str(ours.value) == str(djangos.value)
@@ -346,7 +344,7 @@ def _loaded_without_a_joined_table(monkeypatch: Any, token: Any) -> Any:
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(TokenAuthentication._meta.db_table)
             cursor.execute(f"DROP TABLE {table}")
-        return _loaded_on_the_drivers_cursor(monkeypatch, token)
+        return _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
 
 
 def test_a_driver_error_is_raised_as_djangos(alice, monkeypatch):

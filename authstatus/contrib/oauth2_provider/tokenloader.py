@@ -100,33 +100,31 @@ class TokenLoader:
         if len(positions) != 1:
             raise RuntimeError("the token lookup's parameters are not as expected")
         self.db = db
-        self.position = positions[0]
+        connection = connections[db]
         self.sql: str = sql
         self.names: list[str] | None = None
-        vendor = connections[db].vendor
-        if vendor == "sqlite" and "%%" not in sql:
+        if connection.vendor == "sqlite" and "%%" not in sql:
             self.sql, self.names = _named(sql, len(params))
-        # The statement as the driver takes it, and how to get the driver's cursor; None: on
-        # Django's cursor only (a backend whose cursor does more than pass the SQL through).
-        self.driver_sql = self.sql
-        self.driver_cursor: Callable[[Any], Any] | None = None
-        # A Django whose connection lacks what the driver's path uses: Django's cursor, always.
-        usable = all(hasattr(connections[db], name) for name in DRIVER_PATH)
-        if usable and vendor == "sqlite" and self.names is not None:
-            # What SQLiteCursorWrapper.execute() would pass to sqlite3: ":p0" placeholders.
-            self.driver_sql = self.sql % {name: f":{name}" for name in self.names}
-            self.driver_cursor = _sqlite_cursor
-        elif usable and vendor == "postgresql":
-            # Django's PostgreSQL cursor hands the statement and parameters to the driver's
-            # cursor (psycopg or psycopg2) unchanged; create_cursor() sets its time zone.
-            self.driver_cursor = _backend_cursor
-        self.params = list(params)
         # The parameters as they are executed (a list, or a dict on SQLite) and where in them
         # the checksum goes: each lookup copies them and sets that one.
         self.template: Any = (
-            self.params if self.names is None else dict(zip(self.names, self.params, strict=True))
+            list(params) if self.names is None else dict(zip(self.names, params, strict=True))
         )
-        self.slot: Any = self.position if self.names is None else self.names[self.position]
+        self.slot: Any = positions[0] if self.names is None else self.names[positions[0]]
+        # The statement as the driver takes it, and how to get the driver's cursor; None: on
+        # Django's cursor only (a backend whose cursor does more than pass the SQL through,
+        # or a Django whose connection lacks a method the driver's path calls).
+        self.driver_sql = self.sql
+        self.driver_cursor: Callable[[Any], Any] | None = None
+        usable = all(hasattr(connection, name) for name in DRIVER_PATH)
+        if usable and connection.vendor == "sqlite" and self.names is not None:
+            # What SQLiteCursorWrapper.execute() would pass to sqlite3: ":p0" placeholders.
+            self.driver_sql = self.sql % {name: f":{name}" for name in self.names}
+            self.driver_cursor = _sqlite_cursor
+        elif usable and connection.vendor == "postgresql":
+            # Django's PostgreSQL cursor hands the statement and parameters to the driver's
+            # cursor (psycopg or psycopg2) unchanged; create_cursor() sets its time zone.
+            self.driver_cursor = _backend_cursor
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
@@ -144,7 +142,7 @@ class TokenLoader:
         else:
             self.populators = populators(klass_info, select, db, self.fetch_mode)
         self.width = compiler.col_count
-        self.ops: Any = connections[db].ops
+        self.ops: Any = connection.ops
         self._split_converters()
         self.build = _Builder.maybe(self.model, self.init_list)
         self.related = _related_plan(self.populators)
@@ -240,9 +238,9 @@ class TokenLoader:
         and ``execute()`` make, in their order, and with its error translation: the health
         check (``CONN_HEALTH_CHECKS``), the connection (refused on an event loop, as Django
         refuses it), the thread sharing, a broken ``atomic`` block; a driver error is raised
-        as Django's (``django.db.DatabaseError`` and its subclasses). Django's two wrapper
-        objects and, on SQLite, its placeholder rewrite cost about as much as the indexed
-        lookup itself there.
+        as Django's (``django.db.DatabaseError`` and its subclasses). What this leaves out is
+        Django's two wrapper objects and, on SQLite, its placeholder rewrite: ``make bench``
+        measures them (its *token lookup on Django's cursor* row).
         """
         driver_cursor = self.driver_cursor
         if driver_cursor is None or connection.execute_wrappers or connection.queries_logged:
