@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import SynchronousOnlyOperation
-from django.core.signals import setting_changed
 from django.utils.translation import gettext_noop
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -61,7 +59,7 @@ class DatabaseBackend(TokenBackend):
         access_token: Any = tokencache.lookup(checksum, token) if caching else None
         if access_token is not None:
             return self._result(request, access_token)
-        access_token = tokenloader.load(_access_token_model(), checksum)
+        access_token = tokenloader.load(get_access_token_model(), checksum)
         if access_token is None:
             return invalid(Failure.UNKNOWN_TOKEN, INVALID)
         return self._result(request, access_token, checksum if caching else None)
@@ -114,22 +112,6 @@ class DatabaseBackend(TokenBackend):
             user=principal,
             auth=access_token,
         )
-
-
-@cache
-def _access_token_model() -> Any:
-    """DOT's ``get_access_token_model()``, resolved once: it parses the setting and asks the
-    app registry on every call, and the model cannot change while the process runs (its
-    settings can, in tests: :func:`_forget_model`)."""
-    return get_access_token_model()
-
-
-def _forget_model(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("OAUTH2_PROVIDER"):
-        _access_token_model.cache_clear()
-
-
-setting_changed.connect(_forget_model)
 
 
 def _checksum(token: str) -> str:
