@@ -184,6 +184,10 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
                 % {"count": len(broken), "rows": ", ".join(f"#{r.pk} {r.path}" for r in broken)},
             )
+        extra_context = {
+            **(extra_context or {}),
+            "may_try_requests": self.has_change_permission(request),
+        }
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("matches these routes"))
@@ -213,23 +217,30 @@ class ResourcePolicyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return extra + super().get_urls()
 
     def try_request_view(self, request: HttpRequest) -> HttpResponse:
-        # admin_view() only checks for a staff user; the page discloses the policies, so it
-        # needs the permissions that the changelist needs.
-        if not self.has_view_or_change_permission(request):
+        """The "try a request" page. Explaining reads the policies and decides as any user
+        the form names, so it takes the change permission on policies (``admin_view()``
+        only checks for staff). The inputs come by ``POST``, which ``admin_view()`` protects
+        from cross-site requests (CSRF); a ``GET`` shows the form, filled from its query
+        string, and explains nothing. Explaining itself announces and writes nothing
+        (:func:`authstatus.explain.explain`)."""
+        if not self.has_change_permission(request):
             raise PermissionDenied
-        form = TryRequestForm(request.GET or None)
         explanation = None
-        if form.is_valid():
-            raw_scopes = form.cleaned_data["scopes"].strip()
-            scopes = None if not raw_scopes else [s for s in raw_scopes.split() if s != "-"]
-            explanation = explain(
-                form.cleaned_data["method"],
-                form.cleaned_data["path"],
-                user=form.cleaned_data["username"],
-                scopes=scopes,
-                host=request.get_host(),
-                obj=form.cleaned_data["obj"].strip() or None,
-            )
+        if request.method == "POST":
+            form = TryRequestForm(request.POST)
+            if form.is_valid():
+                raw_scopes = form.cleaned_data["scopes"].strip()
+                scopes = None if not raw_scopes else [s for s in raw_scopes.split() if s != "-"]
+                explanation = explain(
+                    form.cleaned_data["method"],
+                    form.cleaned_data["path"],
+                    user=form.cleaned_data["username"],
+                    scopes=scopes,
+                    host=request.get_host(),
+                    obj=form.cleaned_data["obj"].strip() or None,
+                )
+        else:
+            form = TryRequestForm(initial=request.GET.dict())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

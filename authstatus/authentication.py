@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -22,9 +23,10 @@ from django.contrib.auth import aauthenticate, authenticate
 from django.core.exceptions import SuspiciousOperation
 from django.shortcuts import resolve_url
 from django.utils.encoding import iri_to_uri
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
-from authstatus.conf import app_settings
+from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge, basic_challenge
 from authstatus.core.decision import Credentials, CredentialState, Failure
 from authstatus.stepup import session_authentication
@@ -46,6 +48,7 @@ __all__ = [
     "authorization_header",
     "combine",
     "in_query",
+    "is_first_party",
     "query_may_carry",
 ]
 
@@ -108,6 +111,45 @@ def in_query(request: HttpRequest, name: str) -> bool:
         return False
 
 
+def is_first_party(authentication_class: type) -> bool:
+    """Whether valid credentials of ``authentication_class`` that carry no OAuth scopes meet
+    scope requirements (:attr:`~authstatus.core.decision.Credentials.first_party`): it is, or
+    subclasses, a class of ``FIRST_PARTY_AUTHENTICATION``. For authstatus's DRF classes the
+    authenticator they wrap counts too. A listed path that cannot be imported counts for
+    nothing (``authstatus.E070`` reports it): never first-party on a guess."""
+    return _first_party(authentication_class)
+
+
+@functools.cache
+def _first_party(authentication_class: type) -> bool:
+    wrapped = getattr(authentication_class, "authenticator_class", None)
+    candidates = [authentication_class] + ([wrapped] if isinstance(wrapped, type) else [])
+    return any(
+        issubclass(candidate, listed)
+        for listed in _first_party_classes()
+        for candidate in candidates
+    )
+
+
+@functools.cache
+def _first_party_classes() -> tuple[type, ...]:
+    found: list[type] = []
+    for path in app_settings.FIRST_PARTY_AUTHENTICATION:
+        if not isinstance(path, str):
+            continue
+        try:
+            imported = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(imported, type):
+            found.append(imported)
+    return tuple(found)
+
+
+on_reload(_first_party.cache_clear)
+on_reload(_first_party_classes.cache_clear)
+
+
 class Authenticator:
     """Base class. Subclasses set :attr:`scheme` and implement :meth:`authenticate`.
 
@@ -123,6 +165,9 @@ class Authenticator:
       ``BaseAuthentication.authenticate_header``.
     * :meth:`challenges` returns every base challenge the authenticator contributes, in
       order: :meth:`challenge`, plus for bearer tokens the opt-in ``OAuth2`` flow challenge.
+    * :attr:`carries_scopes` is ``True`` for authenticators whose valid credentials say which
+      OAuth scopes they grant (bearer tokens): every other one's meet a scope requirement only
+      when it is first-party (:func:`is_first_party`).
     * :attr:`can_fail` is ``False`` for authenticators that can only report ``ABSENT`` or
       ``VALID`` (sessions): once another authenticator has succeeded they need not run.
     * :meth:`aauthenticate` is :meth:`authenticate` for async code (``AuthStatusMiddleware``
@@ -132,6 +177,7 @@ class Authenticator:
 
     scheme: ClassVar[str]
     can_fail: ClassVar[bool] = True
+    carries_scopes: ClassVar[bool] = False
 
     def authenticate(self, request: HttpRequest) -> Result:
         raise NotImplementedError
@@ -182,7 +228,10 @@ class SessionAuthenticator(Authenticator):
         if user is None or not user.is_authenticated or not user.is_active:
             return Result.absent()
         auth_time, acr = session_authentication(request)  # the session is loaded by now
-        return Result(Credentials.valid(self.scheme, auth_time=auth_time, acr=acr), user=user)
+        credentials = Credentials.valid(
+            self.scheme, auth_time=auth_time, acr=acr, first_party=is_first_party(type(self))
+        )
+        return Result(credentials, user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return Challenge(
@@ -256,7 +305,10 @@ class BasicAuthenticator(Authenticator):
                     self.scheme, Failure.INACTIVE_USER, gettext_noop("User inactive.")
                 )
             )
-        return Result(Credentials.valid(self.scheme, auth_time=time.time()), user=user)
+        credentials = Credentials.valid(
+            self.scheme, auth_time=time.time(), first_party=is_first_party(type(self))
+        )
+        return Result(credentials, user=user)
 
     def challenge(self, request: HttpRequest) -> Challenge:
         return basic_challenge(app_settings.REALM)

@@ -17,6 +17,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from authstatus.authentication import is_first_party
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
 from authstatus.core.decision import Access
@@ -127,6 +128,8 @@ class Codes:
     BAD_RELOAD_IN_BACKGROUND = "authstatus.E060"
     BAD_ASYNC_TOKEN_THREAD = "authstatus.E068"
     BAD_ASYNC_TOKEN_CONNECTION_MAX_AGE = "authstatus.E069"
+    BAD_FIRST_PARTY_AUTHENTICATION = "authstatus.E070"
+    SCOPELESS_AUTHENTICATION = "authstatus.W041"
 
 
 @register(Tags.security)
@@ -186,11 +189,16 @@ def check_settings(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
                     _("%(key)s must be a list of strings.") % {"key": key}, id=Codes.BAD_NAME_LIST
                 )
             )
+    errors += _check_first_party(raw)
     for path in raw.get("MIDDLEWARE_AUTHENTICATORS", []) if not errors else []:
         try:
             import_string(path)
         except ImportError as exc:
             errors.append(Error(f"MIDDLEWARE_AUTHENTICATORS: {exc}", id=Codes.BAD_NAME_LIST))
+    if not errors:
+        errors += _scopeless_warnings(
+            app_settings.MIDDLEWARE_AUTHENTICATORS, "AUTHSTATUS['MIDDLEWARE_AUTHENTICATORS']"
+        )
     requirements = raw.get("REQUIREMENTS", {})
     if not isinstance(requirements, Mapping) or not all(
         isinstance(k, str) and _requirement_declaration(v) for k, v in requirements.items()
@@ -359,6 +367,74 @@ def _check_propagation(raw: Mapping[str, Any]) -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_first_party(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    """FIRST_PARTY_AUTHENTICATION is a list of dotted paths of importable classes."""
+    value = raw.get("FIRST_PARTY_AUTHENTICATION", DEFAULTS["FIRST_PARTY_AUTHENTICATION"])
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        bad = [repr(value)]
+    else:
+        bad = [repr(path) for path in value if not _importable_class(path)]
+    if not bad:
+        return []
+    return [
+        Error(
+            _("FIRST_PARTY_AUTHENTICATION must list importable classes: %(bad)s.")
+            % {"bad": ", ".join(bad)},
+            hint=_(
+                "Name authentication classes by dotted path. A path that cannot be imported "
+                "makes no class first-party: their credentials fail scope requirements."
+            ),
+            id=Codes.BAD_FIRST_PARTY_AUTHENTICATION,
+        )
+    ]
+
+
+def _importable_class(path: Any) -> bool:
+    if not isinstance(path, str):
+        return False
+    try:
+        return isinstance(import_string(path), type)
+    except ImportError:
+        return False
+
+
+def scopeless_authentication(paths: Sequence[Any]) -> list[str]:
+    """The importable classes among ``paths`` whose valid credentials carry no OAuth scopes
+    and are not first-party: they fail every scope requirement."""
+    found = []
+    for path in paths:
+        try:
+            cls = import_string(path) if isinstance(path, str) else path
+        except ImportError:
+            continue  # DRF (or E011) reports it
+        if not isinstance(cls, type):
+            continue
+        wrapped = getattr(cls, "authenticator_class", cls)
+        if not getattr(wrapped, "carries_scopes", False) and not is_first_party(cls):
+            found.append(f"{cls.__module__}.{cls.__qualname__}")
+    return found
+
+
+def _scopeless_warnings(paths: Sequence[Any], setting: str) -> list[CheckMessage]:
+    return [
+        Warning(
+            _(
+                "%(cls)s in %(setting)s carries no OAuth scopes and is not first-party: its "
+                "credentials fail every scope requirement (403)."
+            )
+            % {"cls": path, "setting": setting},
+            hint=_(
+                "If it authenticates your site's own users with all their rights (a login), "
+                "add '%(cls)s' to AUTHSTATUS['FIRST_PARTY_AUTHENTICATION']. Otherwise routes "
+                "that require scopes are closed to it, as they should be."
+            )
+            % {"cls": path},
+            id=Codes.SCOPELESS_AUTHENTICATION,
+        )
+        for path in scopeless_authentication(paths)
+    ]
 
 
 def _check_drf_ecosystem(raw: Mapping[str, Any]) -> list[CheckMessage]:
@@ -535,6 +611,10 @@ def check_drf(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[C
                 id=Codes.SCHEMA_CLASS_MISSING,
             )
         )
+    warnings += _scopeless_warnings(
+        list(config.get("DEFAULT_AUTHENTICATION_CLASSES", [])),
+        "REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES']",
+    )
     foreign = [
         path
         for path in config.get("DEFAULT_AUTHENTICATION_CLASSES", [])

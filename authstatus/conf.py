@@ -33,6 +33,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "BEARER_METHODS": ["header"],
     # Authenticators the middleware uses for plain Django views, in challenge order.
     "MIDDLEWARE_AUTHENTICATORS": ["authstatus.authentication.SessionAuthenticator"],
+    # Authentication classes (DRF classes or authstatus authenticators, subclasses included)
+    # whose credentials carry no OAuth scopes yet meet scope requirements: logins of the
+    # site's own users. Scope-less credentials of any other class fail them (403).
+    "FIRST_PARTY_AUTHENTICATION": [
+        "authstatus.authentication.SessionAuthenticator",
+        "authstatus.authentication.BasicAuthenticator",
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
     # URL namespaces the middleware never enforces (they do their own access control).
     "EXEMPT_NAMESPACES": ["admin", "oauth2_provider", "authstatus"],
     # Scheme name of the session challenge: one browsers do not recognise, so they render
@@ -136,6 +145,11 @@ class AppSettings:
     @property
     def MIDDLEWARE_AUTHENTICATORS(self) -> Sequence[str]:
         return list(self.get("MIDDLEWARE_AUTHENTICATORS"))
+
+    @property
+    def FIRST_PARTY_AUTHENTICATION(self) -> Sequence[str]:
+        value = self.get("FIRST_PARTY_AUTHENTICATION")
+        return [] if isinstance(value, str) else list(value)
 
     @property
     def EXEMPT_NAMESPACES(self) -> frozenset[str]:

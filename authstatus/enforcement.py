@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -19,7 +21,7 @@ from django.utils.module_loading import import_string
 from authstatus.authentication import Authenticator, Result, combine
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge
-from authstatus.core.decision import Access, CredentialState, Decision, Policy, decide
+from authstatus.core.decision import CredentialState, Decision, Policy, decide
 from authstatus.requirements import requirement
 from authstatus.signals import access_denied
 
@@ -32,7 +34,8 @@ __all__ = [
     "evaluate",
     "is_preflight",
     "log_concealed_failure",
-    "preflight_policy",
+    "notify",
+    "silenced",
 ]
 
 logger = logging.getLogger("authstatus")
@@ -75,20 +78,6 @@ def is_preflight(request: HttpRequest) -> bool:
     )
 
 
-def preflight_policy(request: HttpRequest, policy: Policy) -> Policy:
-    """``policy`` as it applies to ``request``: open to anyone for a CORS preflight.
-
-    A browser sends a preflight without credentials (Fetch: "CORS-preflight request" excludes
-    them), so a ``401`` or ``403`` would only stop the real request — which carries the token
-    — from ever being sent. A concealed resource keeps its policy: its preflight must be
-    answered like one to a missing URL (put django-cors-headers' middleware first, and it
-    answers every preflight under ``CORS_URLS_REGEX`` alike, existing URL or not).
-    """
-    if policy.conceal or policy.access is Access.ANONYMOUS or not is_preflight(request):
-        return policy
-    return Policy(Access.ANONYMOUS, source=policy.source, name=policy.name)
-
-
 def evaluate(
     request: HttpRequest,
     *,
@@ -101,15 +90,25 @@ def evaluate(
 ) -> tuple[Decision, Result]:
     """Decide ``request`` under ``policy`` (the adapter resolved it:
     :mod:`authstatus.resources`); ``announce=False`` leaves sending ``access_denied`` to the
-    caller (which knows the final answer only later)."""
+    caller (which knows the final answer only later).
+
+    A CORS preflight (:func:`is_preflight`) is decided under the policy of the route, never
+    a relaxed one: where it is refused, the decision is the core's ``PREFLIGHT`` answer, which
+    the adapter renders without the view (:func:`authstatus.responses.render_decision`)."""
     result = results[0] if len(results) == 1 else combine(results)
-    if request.method == "OPTIONS":
-        policy = preflight_policy(request, policy)
     principal = UserPrincipal(result.user) if result.credentials.state is _VALID else None
     # The clock is read here, not in the core, and only when a policy measures an age.
     now = time.time() if policy.max_age is not None else None
-    decision = decide(result.credentials, policy, principal, challenges, audience=audience, now=now)
-    if announce and not decision.allowed:
+    decision = decide(
+        result.credentials,
+        policy,
+        principal,
+        challenges,
+        audience=audience,
+        now=now,
+        preflight=is_preflight(request),
+    )
+    if announce:
         notify(request, decision, result, sender)
     return decision, result
 
@@ -129,7 +128,7 @@ async def aevaluate(
     nothing."""
     if (
         combine(results).credentials.state is CredentialState.VALID
-        and preflight_policy(request, policy).has_principal_requirements
+        and policy.has_principal_requirements
     ):
         return await sync_to_async(evaluate)(
             request, results=results, challenges=challenges, policy=policy, sender=sender
@@ -137,13 +136,34 @@ async def aevaluate(
     decision, result = evaluate(
         request, results=results, challenges=challenges, policy=policy, announce=False
     )
-    if not decision.allowed:
+    if decision.refused and not _silenced.get():
         await access_denied.asend(sender=sender, **_signal_kwargs(request, decision, result))
     return decision, result
 
 
 def notify(request: HttpRequest, decision: Decision, result: Result, sender: type) -> None:
-    access_denied.send(sender=sender, **_signal_kwargs(request, decision, result))
+    """Send ``access_denied`` for a refusal; nothing for an allowed or preflight decision, and
+    nothing while :func:`silenced` (explain and audits have no side effects)."""
+    if decision.refused and not _silenced.get():
+        access_denied.send(sender=sender, **_signal_kwargs(request, decision, result))
+
+
+_silenced: ContextVar[bool] = ContextVar("authstatus_silenced", default=False)
+
+
+@contextmanager
+def silenced() -> Iterator[None]:
+    """Within this block no decision is announced through ``access_denied``: what explains
+    or audits a request (``authstatus_explain``, the admin's "try a request",
+    ``authstatus_audit``) decides it with the code that serves real requests, and must not
+    make a receiver log, count or lock out anyone for a request nobody sent. A context
+    variable: it holds for the thread or task that entered it, and its ``sync_to_async``
+    hops, never for requests served meanwhile by other threads."""
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
 
 
 def _signal_kwargs(request: HttpRequest, decision: Decision, result: Result) -> dict[str, Any]:

@@ -14,7 +14,10 @@ given scopes (optionally of a user). It is decided by the code that serves real 
 
 The request is built for a host the project accepts (``host``, else the first literal entry
 of ``ALLOWED_HOSTS``, else ``localhost``), so the explanation works whatever
-``ALLOWED_HOSTS`` is. Nothing is written to the database; the handler never runs.
+``ALLOWED_HOSTS`` is. The handler never runs, and explaining has no side effects: no
+``access_denied`` is sent (:func:`authstatus.enforcement.silenced`) and whatever the view's
+own steps write (a third-party permission class logging, a lookup creating a row) is rolled
+back with the transaction the explanation runs in.
 """
 
 from __future__ import annotations
@@ -27,15 +30,21 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.test import RequestFactory
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from authstatus import tokens
-from authstatus.authentication import Result, challenges_for
+from authstatus.authentication import (
+    Result,
+    SessionAuthenticator,
+    challenges_for,
+    is_first_party,
+)
 from authstatus.conf import app_settings
 from authstatus.core.decision import BEARER, Credentials, Decision, decide
-from authstatus.enforcement import UserPrincipal, middleware_authenticators
+from authstatus.enforcement import UserPrincipal, middleware_authenticators, silenced
 from authstatus.middleware import is_drf_view, is_exempt_view
 from authstatus.resources import resolve_explained
 from authstatus.responses import render_decision
@@ -139,7 +148,24 @@ def explain(
 
     ``obj`` is the id of one object: the view's ``get_object()`` looks it up (the route's
     lookup parameter set to ``obj``) and its object-level requirements are decided too.
+
+    Contract: announces nothing and writes nothing (see the module docstring).
     """
+    with silenced(), transaction.atomic():
+        explanation = _explain(method, path, user, scopes, accept, host, obj)
+        transaction.set_rollback(True)
+    return explanation
+
+
+def _explain(
+    method: str,
+    path: str,
+    user: Any,
+    scopes: list[str] | None,
+    accept: str,
+    host: str | None,
+    obj: str | None,
+) -> Explanation:
     method = method.upper()
     request = RequestFactory().generic(
         method, path, HTTP_ACCEPT=accept, HTTP_HOST=host or default_host()
@@ -173,7 +199,11 @@ def _explain_plain(
         credentials = Credentials.valid(BEARER, scopes, auth_time=now)
         principal_user = user or AnonymousUser()
     elif user is not None:
-        credentials = Credentials.valid(app_settings.SESSION_SCHEME, auth_time=now)
+        credentials = Credentials.valid(
+            app_settings.SESSION_SCHEME,
+            auth_time=now,
+            first_party=is_first_party(SessionAuthenticator),
+        )
         principal_user = user
     else:
         credentials, principal_user = Credentials.absent(), AnonymousUser()
@@ -298,7 +328,10 @@ def _present(drf_request: Any, user: Any, scopes: list[str] | None) -> list[str]
         for authenticator in ours:
             if authenticator.authenticator.scheme.lower() == scheme.lower():
                 credentials = Credentials.valid(
-                    authenticator.authenticator.scheme, scopes, auth_time=time.time()
+                    authenticator.authenticator.scheme,
+                    scopes,
+                    auth_time=time.time(),
+                    first_party=is_first_party(type(authenticator)),
                 )
                 cache[type(authenticator)] = Result(credentials, user=user or AnonymousUser())
                 for other in ours:

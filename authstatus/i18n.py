@@ -36,6 +36,8 @@ CORE_TEXTS = (
     gettext_noop("A more recent or stronger authentication is required: confirm who you are."),
     gettext_noop("Not found."),
     gettext_noop("The access token cannot be checked now. Try again later."),
+    # authstatus.core.decision.SCOPES_NOT_CARRIED
+    gettext_noop("These credentials cannot carry the OAuth scopes this request needs."),
     # authstatus.core.decision.STEP_UP_*
     gettext_noop("The time of your last authentication is not known: authenticate again."),
     gettext_noop(

@@ -58,6 +58,7 @@ __all__ = [
     "finish_refusal",
     "login_url",
     "not_found_response",
+    "preflight_response",
     "problem",
     "render_decision",
     "unavailable_response",
@@ -117,9 +118,13 @@ def _accept_prefers_html(accept: str) -> bool:
 
 
 def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
-    """The response for a refusal; ``decision`` must not be an allowed one."""
+    """The response for a decision that does not let the view run; ``decision`` must not
+    be an allowed one. A refused CORS preflight (``Outcome.PREFLIGHT``) is
+    :func:`preflight_response`."""
     if decision.allowed:
         raise ValueError("an allowed decision has no refusal response")
+    if decision.outcome is Outcome.PREFLIGHT:
+        return preflight_response()
     html = _prefers_html(request)
     if (
         html
@@ -146,6 +151,18 @@ def render_decision(request: HttpRequest, decision: Decision) -> HttpResponse:
             json.dumps(problem(decision)), status=decision.status, content_type=PROBLEM_JSON
         )
     return finish_refusal(request, decision, response)
+
+
+def preflight_response() -> HttpResponse:
+    """A CORS preflight answered in the place of a view that may not run for it: ``200``
+    with an empty body, as django-cors-headers answers the preflights it handles (Fetch
+    standard: any ``2xx`` passes the CORS-preflight fetch's status check). It carries no
+    ``Access-Control-Allow-*`` header: CORS is the project's choice, made by the middleware
+    that answers preflights before authstatus (django-cors-headers' ``CorsMiddleware``); a
+    URL it does not handle has no CORS, and the browser then refuses the real request."""
+    response = HttpResponse(status=200)
+    response["Content-Length"] = "0"
+    return response
 
 
 def finish_refusal(

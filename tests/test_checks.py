@@ -497,8 +497,64 @@ def test_drf_foreign_authentication_class():
     ]
     with _drf(DEFAULT_AUTHENTICATION_CLASSES=classes):
         messages = check_drf()
-    assert _ids(messages) == [Codes.FOREIGN_AUTHENTICATION]
-    assert "rest_framework.authentication.TokenAuthentication" in messages[0].msg
+    # DRF's tokens carry no scopes and are not first-party: W041 names the class too
+    assert _ids(messages) == [Codes.SCOPELESS_AUTHENTICATION, Codes.FOREIGN_AUTHENTICATION]
+    assert all("rest_framework.authentication.TokenAuthentication" in m.msg for m in messages)
+
+
+def _scopeless_warnings(classes: list[str], **authstatus) -> list:
+    """authstatus.W041 with these DRF authentication classes."""
+    rest = {
+        "DEFAULT_AUTHENTICATION_CLASSES": classes,
+        "DEFAULT_PERMISSION_CLASSES": ["authstatus.contrib.rest_framework.PolicyPermission"],
+        "EXCEPTION_HANDLER": "authstatus.contrib.rest_framework.exception_handler",
+    }
+    with override_settings(REST_FRAMEWORK=rest), _with(**authstatus):
+        return [m for m in django_checks.run_checks() if m.id == Codes.SCOPELESS_AUTHENTICATION]
+
+
+JWT = "rest_framework_simplejwt.authentication.JWTAuthentication"
+FIRST_PARTY = [
+    "authstatus.authentication.SessionAuthenticator",
+    "authstatus.authentication.BasicAuthenticator",
+    "rest_framework.authentication.SessionAuthentication",
+    "rest_framework.authentication.BasicAuthentication",
+]
+
+
+def test_a_check_names_the_class_that_cannot_carry_scopes_and_the_setting():
+    (warning,) = _scopeless_warnings(
+        [JWT, "authstatus.contrib.rest_framework.BearerAuthentication"]
+    )
+    assert JWT in warning.msg
+    assert "FIRST_PARTY_AUTHENTICATION" in warning.hint
+    first_party = [*settings.AUTHSTATUS.get("FIRST_PARTY_AUTHENTICATION", FIRST_PARTY), JWT]
+    assert _scopeless_warnings([JWT], FIRST_PARTY_AUTHENTICATION=first_party) == []
+
+
+def test_a_third_party_class_authstatus_does_not_know_is_named_too():
+    (warning,) = _scopeless_warnings(["rest_framework.authentication.TokenAuthentication"])
+    assert "rest_framework.authentication.TokenAuthentication" in warning.msg
+
+
+@pytest.mark.parametrize(
+    "value", ["not-a-list", ["no.such.Class"], [42], ["authstatus.conf.SETTING_NAME"]]
+)
+def test_first_party_authentication_must_list_importable_classes(value):
+    with _with(FIRST_PARTY_AUTHENTICATION=value):
+        assert _ids(check_settings()) == [Codes.BAD_FIRST_PARTY_AUTHENTICATION]
+
+
+def test_a_middleware_authenticator_that_cannot_carry_scopes_is_named():
+    with _with(MIDDLEWARE_AUTHENTICATORS=["authstatus.authentication.BasicAuthenticator"]):
+        assert check_settings() == []
+    with _with(
+        MIDDLEWARE_AUTHENTICATORS=["authstatus.authentication.BasicAuthenticator"],
+        FIRST_PARTY_AUTHENTICATION=["authstatus.authentication.SessionAuthenticator"],
+    ):
+        (warning,) = check_settings()
+    assert warning.id == Codes.SCOPELESS_AUTHENTICATION
+    assert "authstatus.authentication.BasicAuthenticator" in warning.msg
 
 
 def test_drf_without_rest_framework_settings():
@@ -837,6 +893,8 @@ def test_every_code_is_exercised():
         Codes.HANDLER_MISSING,
         Codes.PERMISSION_MISSING,
         Codes.FOREIGN_AUTHENTICATION,
+        Codes.SCOPELESS_AUTHENTICATION,
+        Codes.BAD_FIRST_PARTY_AUTHENTICATION,
         Codes.QUERY_TOKENS,
         Codes.BAD_CACHE,
         Codes.BAD_POLL_INTERVAL,

@@ -471,7 +471,7 @@ def test_admin_try_a_request_names_the_token_backends(admin_client, jwt_settings
 
     from tests.test_policy_admin import TRY, explanation_fields
 
-    response = admin_client.get(reverse(TRY), {"method": "GET", "path": SCOPED, "scopes": "read"})
+    response = admin_client.post(reverse(TRY), {"method": "GET", "path": SCOPED, "scopes": "read"})
     fields = explanation_fields(response)
     assert fields["status"] == "403"
     assert fields["token checked by"].startswith(

@@ -428,7 +428,7 @@ def test_try_page_without_a_request_shows_the_form_only(admin_client):
 
 
 def test_try_page_explains_an_anonymous_request(admin_client):
-    response = admin_client.get(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
+    response = admin_client.post(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
     assert response.status_code == 200
     fields = explanation_fields(response)
     assert fields["request"] == "GET /api/profile/"
@@ -442,7 +442,7 @@ def test_try_page_explains_an_anonymous_request(admin_client):
 
 def test_try_page_explains_a_token_lacking_a_scope(admin_client):
     alice = UserFactory(username="alice")
-    response = admin_client.get(
+    response = admin_client.post(
         reverse(TRY),
         {"method": "POST", "path": "/api/notes/", "username": "alice", "scopes": "read"},
     )
@@ -465,7 +465,7 @@ def test_try_page_explains_a_token_lacking_a_scope(admin_client):
 def test_try_page_explains_a_session_user_and_follows_database_rows(admin_client):
     UserFactory(username="alice")
     ResourcePolicyFactory(path="/api/profile/", access="nobody", description="shut")
-    response = admin_client.get(
+    response = admin_client.post(
         reverse(TRY), {"method": "GET", "path": "/api/profile/", "username": "alice"}
     )
     fields = explanation_fields(response)
@@ -483,7 +483,7 @@ def test_try_page_explains_a_session_user_and_follows_database_rows(admin_client
     ],
 )
 def test_try_page_rejects_bad_input(admin_client, params, field):
-    response = admin_client.get(reverse(TRY), params)
+    response = admin_client.post(reverse(TRY), params)
     assert response.status_code == 200
     assert field in response.context["form"].errors
     assert explanation_fields(response) is None
@@ -527,15 +527,22 @@ def test_staff_without_permission_cannot_see_policies(staff_client):
     assert response.status_code == 403
 
 
-def test_staff_with_view_permission_may_try_requests(db):
-    user = UserFactory(username="viewer", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_resourcepolicy"))
+@pytest.mark.parametrize(
+    ("codename", "status"), [("view_resourcepolicy", 403), ("change_resourcepolicy", 200)]
+)
+def test_trying_a_request_takes_the_change_permission(db, codename, status):
+    """Explaining decides as any user the form names: more than reading the policies."""
+    user = UserFactory(username="staffer", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename=codename))
     client = APIClient()
     client.force_login(user)
-    assert client.get(reverse(CHANGELIST)).status_code == 200
-    response = client.get(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
-    assert response.status_code == 200
-    assert explanation_fields(response)["status"] == "401"
+    changelist = client.get(reverse(CHANGELIST))
+    assert changelist.status_code == 200
+    assert (reverse(TRY).encode() in changelist.content) is (status == 200)
+    response = client.post(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
+    assert response.status_code == status
+    if status == 200:
+        assert explanation_fields(response)["status"] == "401"
 
 
 def test_try_page_decides_one_object(admin_client):
@@ -546,11 +553,11 @@ def test_try_page_decides_one_object(admin_client):
     order = OrderFactory(owner=alice)
     query = {"method": "GET", "path": f"/api/orders/{order.pk}/", "username": "bob"}
     fields = explanation_fields(
-        admin_client.get(reverse(TRY), {**query, "scopes": "read", "obj": str(order.pk)})
+        admin_client.post(reverse(TRY), {**query, "scopes": "read", "obj": str(order.pk)})
     )
     assert fields["status"] == "404"
     assert fields["decision"] == "not-found (resolution: not_found)"
-    fields = explanation_fields(admin_client.get(reverse(TRY), {**query, "scopes": "read"}))
+    fields = explanation_fields(admin_client.post(reverse(TRY), {**query, "scopes": "read"}))
     assert fields["status"] == "200"
     assert "object-level requirements not decided" in fields["note"]
 
@@ -564,7 +571,7 @@ def test_try_page_uses_the_admins_host():
     client.force_login(admin)
     with override_settings(ALLOWED_HOSTS=["admin.example.com", "testserver"]):
         fields = explanation_fields(
-            client.get(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
+            client.post(reverse(TRY), {"method": "GET", "path": "/api/profile/"})
         )
     metadata = parse_challenges(fields["WWW-Authenticate"])[0].param("resource_metadata")
     assert metadata == "http://testserver/.well-known/oauth-protected-resource"

@@ -30,8 +30,24 @@ The rules, in the order they apply:
    known class fail an ``acr_values`` one: step-up never passes on a guess.
 8. Valid credentials lacking only OAuth scope: ``403`` with
    ``Bearer error="insufficient_scope", scope="…"`` (RFC 6750 §3.1), because a token with
-   more scope would help.
+   more scope would help. Credentials that carry no scopes at all meet a scope requirement
+   only when they are *first-party* (:attr:`Credentials.first_party`: a login of the site's
+   own users, by session or password); any other — an API key, a token of an issuer whose
+   scopes authstatus cannot read — cannot prove a scope and is refused ``403`` with no
+   challenge (:data:`SCOPES_NOT_CARRIED`): fail closed, and no ``scope`` hint that such
+   credentials could never act on.
 9. Otherwise the request is allowed.
+
+A *CORS preflight* (Fetch standard, "CORS-preflight request": ``OPTIONS`` with ``Origin``
+and ``Access-Control-Request-Method``) is decided by the same rules, as the ``OPTIONS``
+request it is. A browser sends it without credentials, so where the rules refuse it, a ``401``
+or ``403`` would only stop the real request — which carries the credentials — from ever
+being sent; yet a preflight is a request anyone can send, and relaxing its policy would run
+the view for it. So a refused preflight is neither refused nor allowed: its decision is
+:attr:`Outcome.PREFLIGHT`, a ``200`` with an empty body (what django-cors-headers answers a
+preflight with) that the adapter renders *without calling the view* and does not announce as
+a refusal. A concealed resource's preflight is refused with the ``404`` like every other
+request to it.
 
 A *concealed* resource answers every denial with ``404`` and no challenge, so that it cannot
 be told apart from one that does not exist (RFC 9110 §15.5.4: "an origin server that wishes to
@@ -76,6 +92,7 @@ __all__ = [
     "INSUFFICIENT_USER_AUTHENTICATION",
     "OAUTH2",
     "PARAMETER_ORDER",
+    "SCOPES_NOT_CARRIED",
     "STEP_UP_AUTH_TIME_UNKNOWN",
     "STEP_UP_TOO_OLD",
     "STEP_UP_WEAKER",
@@ -198,6 +215,9 @@ class Outcome(enum.StrEnum):
     INSUFFICIENT_USER_AUTHENTICATION = "insufficient-user-authentication"
     NOT_FOUND = "not-found"
     UNAVAILABLE = "verification-unavailable"
+    PREFLIGHT = "preflight"
+    """A CORS preflight the policy refuses as a request: answered ``200`` with an empty body,
+    without the view (see :func:`decide`)."""
 
 
 class Resolution(enum.StrEnum):
@@ -281,6 +301,12 @@ class Credentials:
     the RFC 6749 grant that issued a token, when the authenticator knows it (a token it found,
     valid or not): ``client_credentials`` changes what a refusal tells the client to do.
 
+    ``first_party`` says credentials without scopes stand for the site's own user with all
+    the user's rights (a session, a password), so they meet scope requirements; the adapter
+    sets it from the project's ``FIRST_PARTY_AUTHENTICATION``. It is ``False`` by default:
+    scope-less credentials of an authentication class nobody declared cannot prove a scope
+    (fail closed). It has no effect on credentials that carry scopes.
+
     ``auth_time`` is when the user last actively authenticated for these credentials, in
     seconds since the epoch (the OpenID Connect ``auth_time`` claim; the login of a session,
     the grant of a token), ``None`` when unknown. ``acr`` is the authentication context class
@@ -297,6 +323,7 @@ class Credentials:
     grant_type: str | None = None
     auth_time: float | None = None
     acr: str | None = None
+    first_party: bool = False
 
     @property
     def client_credentials(self) -> bool:
@@ -331,6 +358,7 @@ class Credentials:
         *,
         auth_time: float | None = None,
         acr: str | None = None,
+        first_party: bool = False,
     ) -> Credentials:
         return cls(
             CredentialState.VALID,
@@ -339,6 +367,7 @@ class Credentials:
             grant_type=grant_type,
             auth_time=auth_time,
             acr=acr or None,
+            first_party=first_party,
         )
 
     @classmethod
@@ -411,6 +440,7 @@ _MALFORMED, _INVALID, _UNVERIFIABLE, _ABSENT = (
 )
 _ANONYMOUS, _NOBODY = Access.ANONYMOUS, Access.NOBODY
 _ALLOWED_OUTCOME = Outcome.ALLOWED
+_PREFLIGHT_OUTCOME = Outcome.PREFLIGHT
 
 
 def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
@@ -488,7 +518,14 @@ class Decision:
 
     @property
     def allowed(self) -> bool:
+        """Whether the view may run. Only an allowed decision lets it."""
         return self.outcome is _ALLOWED_OUTCOME
+
+    @property
+    def refused(self) -> bool:
+        """Whether the answer is a refusal (announced through ``access_denied``): neither
+        allowed nor a preflight answered in the view's place (:attr:`Outcome.PREFLIGHT`)."""
+        return self.outcome is not _ALLOWED_OUTCOME and self.outcome is not _PREFLIGHT_OUTCOME
 
 
 AUDIENCE_OUTCOMES = frozenset({Outcome.INSUFFICIENT_SCOPE})
@@ -521,6 +558,7 @@ def decide(
     *,
     audience: bool = False,
     now: float | None = None,
+    preflight: bool = False,
 ) -> Decision:
     """Decide the answer to one request (see the module docstring for the rules).
 
@@ -533,6 +571,8 @@ def decide(
     :data:`AUDIENCE_OUTCOMES` is then not concealed. ``now`` is the current time in seconds
     since the epoch, against which ``max_age`` is measured: the adapter reads the clock, so
     the decision stays a pure function; a ``max_age`` policy on valid credentials needs it.
+    ``preflight`` says the request is a CORS preflight: a refusal becomes the
+    :attr:`Outcome.PREFLIGHT` decision, unless the resource is concealed.
 
     Concealment is applied as soon as the table says "refuse", before any challenge is
     built: a concealed refusal does no more work than a missing resource's 404 (the base
@@ -545,6 +585,8 @@ def decide(
     outcome, status, resolution, error, credentials = refusal
     if policy.conceal and not (audience and outcome in AUDIENCE_OUTCOMES):
         return _concealed(policy)
+    if preflight:
+        return _preflight(policy)
     built = (
         ()
         if outcome in _WITHOUT_CHALLENGES
@@ -604,6 +646,9 @@ def _refusal(
                 INSUFFICIENT_USER_AUTHENTICATION,
                 stale,
             )
+    if policy.required_scopes and credentials.scopes is None and not credentials.first_party:
+        unprovable = replace(credentials, description=SCOPES_NOT_CARRIED)
+        return Outcome.FORBIDDEN, 403, Resolution.NOT_PERMITTED, None, unprovable
     if _missing_scopes(policy, credentials):
         return (
             Outcome.INSUFFICIENT_SCOPE,
@@ -635,6 +680,10 @@ def _principal_qualifies(policy: Policy, principal: Principal) -> bool:
 INSUFFICIENT_USER_AUTHENTICATION = "insufficient_user_authentication"
 """The RFC 9470 §3 error code."""
 
+
+SCOPES_NOT_CARRIED = "These credentials cannot carry the OAuth scopes this request needs."
+"""Why credentials without scopes that are not first-party are refused on a route that
+requires scopes (rule 8): the ``detail`` of the ``403``."""
 
 STEP_UP_AUTH_TIME_UNKNOWN = "The time of your last authentication is not known: authenticate again."
 STEP_UP_TOO_OLD = (
@@ -671,7 +720,8 @@ def _step_up_reason(policy: Policy, credentials: Credentials, now: float | None)
 
 
 def _missing_scopes(policy: Policy, credentials: Credentials) -> frozenset[str]:
-    """Scopes the policy needs and the token lacks; only bearer credentials are scope-limited."""
+    """Scopes the policy needs and the token lacks; ``()`` for credentials that carry no
+    scopes (first-party ones: the caller refused the others already)."""
     if credentials.scopes is None:
         return frozenset()
     return policy.required_scopes - credentials.scopes
@@ -799,6 +849,10 @@ def _concealed(policy: Policy) -> Decision:
         description=DESCRIPTIONS[Outcome.NOT_FOUND],
         policy=policy,
     )
+
+
+def _preflight(policy: Policy) -> Decision:
+    return Decision(Outcome.PREFLIGHT, 200, Resolution.NONE, policy=policy)
 
 
 def _deny(

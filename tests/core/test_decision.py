@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from authstatus.core.challenges import Challenge, basic_challenge, bearer_challenge
 from authstatus.core.decision import (
     AUDIENCE_OUTCOMES,
+    SCOPES_NOT_CARRIED,
     Access,
     Credentials,
     CredentialState,
@@ -69,7 +70,10 @@ STAFF_WRITERS = Policy(
 NONE = Credentials.absent()
 TOKEN_READ = Credentials.valid("Bearer", ["read"])
 TOKEN_WRITE = Credentials.valid("Bearer", ["read", "write"])
-SESSION = Credentials.valid("Cookie")
+SESSION = Credentials.valid("Cookie", first_party=True)
+# A valid credential of a class that carries no scopes and nobody declared first-party (an
+# API key, a token whose scopes authstatus cannot read).
+API_KEY = Credentials.valid("Api-Key")
 EXPIRED = Credentials.invalid("Bearer", Failure.EXPIRED_TOKEN, "The access token expired.")
 UNKNOWN = Credentials.invalid("Bearer", Failure.UNKNOWN_TOKEN, "The access token is invalid.")
 BAD_PASSWORD = Credentials.invalid("Basic", Failure.BAD_CREDENTIALS, "Invalid password.")
@@ -86,8 +90,8 @@ TOKEN_FRESH = Credentials.valid("Bearer", ["read", "write"], auth_time=NOW - 10)
 TOKEN_STALE = Credentials.valid("Bearer", ["read", "write"], auth_time=NOW - 301)
 TOKEN_STALE_READ = Credentials.valid("Bearer", ["read"], auth_time=NOW - 301)
 TOKEN_MFA = Credentials.valid("Bearer", ["read"], auth_time=NOW - 10, acr="mfa")
-SESSION_FRESH = Credentials.valid("Cookie", auth_time=NOW - 300)
-SESSION_STALE = Credentials.valid("Cookie", auth_time=NOW - 3600)
+SESSION_FRESH = Credentials.valid("Cookie", auth_time=NOW - 300, first_party=True)
+SESSION_STALE = Credentials.valid("Cookie", auth_time=NOW - 3600, first_party=True)
 TOO_OLD = (
     "Your last authentication is too old: at most 300 seconds are allowed. Authenticate again."
 )
@@ -159,6 +163,12 @@ ROWS = [
      Resolution.NONE, ()),
     ("6 session is not scope-limited", SESSION, WRITERS, USER, 200, Outcome.ALLOWED,
      Resolution.NONE, ()),
+    ("5 scope-less, not first-party: cannot prove a scope, no scope hint", API_KEY, WRITERS,
+     USER, 403, Outcome.FORBIDDEN, Resolution.NOT_PERMITTED, ()),
+    ("5 scope-less, not first-party, lacking a group: the group refusal", API_KEY,
+     STAFF_WRITERS, USER, 403, Outcome.FORBIDDEN, Resolution.NOT_PERMITTED, ()),
+    ("6 scope-less, not first-party, no scope required", API_KEY, MEMBERS, USER, 200,
+     Outcome.ALLOWED, Resolution.NONE, ()),
     ("6 in group", SESSION, STAFF, STAFFER, 200, Outcome.ALLOWED, Resolution.NONE, ()),
     ("6 valid on anonymous-allowed", TOKEN_READ, ANYONE, USER, 200, Outcome.ALLOWED,
      Resolution.NONE, ()),
@@ -248,6 +258,57 @@ def test_decision_table(
         assert (
             decision.failure == credentials.failure if status != 200 else decision.failure is None
         )
+
+
+def test_scope_less_credentials_are_told_why():
+    decision = decide(API_KEY, WRITERS, USER, ACCEPTED)
+    assert decision.description == SCOPES_NOT_CARRIED
+    assert decision.failure is None
+    assert not decide(API_KEY, dataclasses.replace(WRITERS, conceal=True), USER, ACCEPTED).allowed
+
+
+@given(
+    scopes=st.frozensets(st.sampled_from(["read", "write", "admin"]), max_size=3),
+    first_party=st.booleans(),
+)
+def test_only_a_token_carrying_the_scopes_or_a_first_party_login_meets_them(scopes, first_party):
+    """Fail closed: credentials without scopes meet a scope requirement only when first-party."""
+    policy = Policy(Access.AUTHENTICATED, required_scopes=scopes)
+    token = decide(Credentials.valid("Bearer", scopes), policy, USER, ACCEPTED)
+    scopeless = decide(Credentials.valid("X", first_party=first_party), policy, USER, ACCEPTED)
+    assert token.allowed
+    assert scopeless.allowed is (first_party or not scopes)
+
+
+@pytest.mark.parametrize(
+    ("credentials", "principal", "audience"),
+    [(row[1], row[3], row[8] if len(row) > 8 else False) for row in ROWS],
+)
+@pytest.mark.parametrize(
+    "policy", [ANYONE, MEMBERS, NOBODY, STAFF, WRITERS, HIDDEN_WRITERS, RECENT, HIDDEN_RECENT]
+)
+def test_a_preflight_is_decided_by_the_table_and_answered_without_the_view(
+    credentials, principal, audience, policy
+):
+    """A CORS preflight is never relaxed: what the table allows stays allowed, a concealed
+    refusal stays the 404, and every other refusal becomes the empty 200 that does not let
+    the view run and is not a refusal to announce."""
+    plain = decide(credentials, policy, principal, ACCEPTED, audience=audience, now=NOW)
+    preflight = decide(
+        credentials, policy, principal, ACCEPTED, audience=audience, now=NOW, preflight=True
+    )
+    if plain.allowed or plain.status == 404:
+        assert preflight == plain
+    else:
+        assert (preflight.status, preflight.outcome, preflight.resolution) == (
+            200,
+            Outcome.PREFLIGHT,
+            Resolution.NONE,
+        )
+        assert preflight.challenges == ()
+        assert not preflight.allowed
+        assert not preflight.refused
+    assert plain.refused is not plain.allowed
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,7 @@ class BearerAuthenticator(Authenticator):
     """
 
     scheme = SCHEME
+    carries_scopes = True
 
     def challenge(self, request: HttpRequest) -> Challenge:
         """``Bearer realm="…", resource_metadata="…"`` (RFC 6750 §3, RFC 9728 §5.1).

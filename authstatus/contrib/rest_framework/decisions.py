@@ -1,8 +1,9 @@
 """Gather a DRF request's credentials and challenges, and decide it.
 
 Third-party DRF authentication classes take part too: one that succeeded counts as valid
-credentials of its scheme, one that raised ``AuthenticationFailed`` as invalid ones, and its
-``authenticate_header()`` is parsed into the route's challenges.
+credentials of its scheme (carrying no OAuth scopes: they meet a scope requirement only if the
+class is in ``FIRST_PARTY_AUTHENTICATION``), one that raised ``AuthenticationFailed`` as
+invalid ones, and its ``authenticate_header()`` is parsed into the route's challenges.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_noop
 from rest_framework.exceptions import AuthenticationFailed
 
-from authstatus.authentication import LazyChallenges, Result, authorization_header, combine
+from authstatus.authentication import (
+    LazyChallenges,
+    Result,
+    authorization_header,
+    combine,
+    is_first_party,
+)
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
@@ -113,13 +120,11 @@ def results(request: Request, raised: AuthenticationFailed | None = None) -> lis
                 out.append(authenticator.evaluate(request))
         elif authenticator is successful:
             scheme = next(iter(_foreign_challenges(authenticator, request)), None)
-            out.append(
-                Result(
-                    Credentials.valid(scheme.scheme if scheme else type(authenticator).__name__),
-                    user=request.user,
-                    auth=request.auth,
-                )
+            credentials = Credentials.valid(
+                scheme.scheme if scheme else type(authenticator).__name__,
+                first_party=is_first_party(type(authenticator)),
             )
+            out.append(Result(credentials, user=request.user, auth=request.auth))
     if raised is not None and not any(r.credentials.failure for r in out):
         out.append(_foreign_failure(request, raised))
     return out

@@ -1,6 +1,8 @@
 """``exception_handler``: DRF's ``EXCEPTION_HANDLER`` rendering authstatus decisions.
 
-* :class:`~authstatus.contrib.rest_framework.permissions.AccessDenied` is rendered as decided.
+* :class:`~authstatus.contrib.rest_framework.permissions.AccessDenied` is rendered as decided
+  (a refused CORS preflight as the empty ``200`` of
+  :func:`~authstatus.responses.preflight_response`: the handler method has not run).
 * Authentication failures (ours or a third party's), ``NotAuthenticated`` and
   ``PermissionDenied`` from any permission class are decided again with everything the
   request presented, so the status no longer depends on which authentication class is first
@@ -38,10 +40,15 @@ from authstatus.contrib.rest_framework.decisions import (
 )
 from authstatus.contrib.rest_framework.permissions import AccessDenied, PolicyPermission
 from authstatus.contrib.rest_framework.problems import problem_response
-from authstatus.core.decision import Access, Decision, refuse
+from authstatus.core.decision import Access, Decision, Outcome, refuse
 from authstatus.enforcement import log_concealed_failure
 from authstatus.policies import PoliciesUnavailable
-from authstatus.responses import not_found_response, render_decision, unavailable_response
+from authstatus.responses import (
+    not_found_response,
+    preflight_response,
+    render_decision,
+    unavailable_response,
+)
 from authstatus.uniform import under_uniform_paths, walk_later_patterns
 
 __all__ = ["exception_handler"]
@@ -81,6 +88,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse |
         return response
     if decision.status == 404:
         return _not_found(request, view)
+    if decision.outcome is Outcome.PREFLIGHT:
+        view.headers = {}  # as the middleware answers a plain view's: no Allow, no Vary
+        return preflight_response()
     browsable = browsable_refusal(request, decision)
     if browsable is not None:
         return browsable

@@ -17,7 +17,7 @@ from authstatus.contrib.rest_framework.decisions import (
     view_policy_in_force,
 )
 from authstatus.core.decision import Access
-from authstatus.enforcement import UserPrincipal, preflight_policy
+from authstatus.enforcement import UserPrincipal
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -66,7 +66,7 @@ class PolicyPermission(BasePermission):
         # request.method, not request._request.method (view_policy_in_force): DRF's OPTIONS
         # metadata asks with a clone_request() whose method is the action's (POST, PUT) over
         # the same OPTIONS request, and must hear the policy of that method.
-        policy = preflight_policy(request._request, view_policy_in_force(request, view))
+        policy = view_policy_in_force(request, view)
         if policy.access is Access.ANONYMOUS and (
             not request.authenticators or not _unevaluated(request)
         ):
