@@ -45,7 +45,7 @@ ifneq ($(strip $(shell cat $(STAMP) 2>/dev/null)),$(PINS))
 STAMP_FORCE := FORCE
 endif
 
-.PHONY: help setup lint format typecheck migrations-check pytest test fuzz bench bench-concealment demo docs docs-serve clean FORCE
+.PHONY: help setup lint format typecheck migrations-check imports pytest test fuzz bench bench-concealment demo docs docs-serve clean FORCE
 
 help: ## Show this help
 	@echo "Usage: make TARGET [VENV=.venv] [PYTHON=python3] [DJANGO_SPEC=...] [PYTEST_ARGS=...]"
@@ -75,6 +75,12 @@ typecheck: setup ## mypy (configured in pyproject.toml)
 migrations-check: setup ## Fail if models changed without a migration
 	$(VPY) manage.py makemigrations --check --dry-run --settings=tests.settings
 
+# tools/imports.py: no new import cycle, no import from core/policies/enforcement up into
+# contrib/ or the middleware, no django-oauth-toolkit import outside contrib/oauth2_provider/
+# beyond tools/imports-baseline.txt (python tools/imports.py prints the whole report).
+imports: setup ## Import structure: fail on a cycle or upward import not in tools/imports-baseline.txt
+	$(VPY) tools/imports.py --check
+
 # pytest exits 5 when it collected no tests; that is a failure too (it is
 # non-zero, so make stops), but say so plainly.
 pytest: setup ## Run the test suite (PYTEST_ARGS=... to pass options)
@@ -82,7 +88,7 @@ pytest: setup ## Run the test suite (PYTEST_ARGS=... to pass options)
 	if [ $$rc -eq 5 ]; then echo "make pytest: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
 
-test: lint typecheck migrations-check pytest ## Everything CI runs per Python: lint, typecheck, migrations-check, pytest
+test: lint typecheck migrations-check imports pytest ## Everything CI runs per Python: lint, typecheck, migrations-check, pytest
 
 # The fuzz targets of tests/fuzz with the `fuzz` hypothesis profile: FUZZ_EXAMPLES hostile
 # requests per configuration (two), every invariant checked. About 10 minutes at 100,000.
