@@ -8,8 +8,8 @@ names ``AUTHSTATUS`` (so ``override_settings`` works in tests). Nothing here wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, TypeVar
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -232,12 +232,17 @@ class AppSettings:
 
 app_settings = AppSettings()
 
-_reload_hooks: list[Any] = []
+_Hook = TypeVar("_Hook", bound=Callable[[], object])
+_reload_hooks: dict[str, list[Callable[[], object]]] = {}
 
 
-def on_reload(hook: Any) -> Any:
-    """Register a zero-argument callable run whenever ``AUTHSTATUS`` changes."""
-    _reload_hooks.append(hook)
+def on_reload(hook: _Hook, *, settings: Iterable[str] = (SETTING_NAME,)) -> _Hook:
+    """Register ``hook``, a zero-argument callable, to run whenever one of ``settings``
+    (Django setting names; ``AUTHSTATUS`` by default) changes: the one reload point of the
+    library, like DRF's ``reload_api_settings``. A cache registers its ``cache_clear`` (or
+    ``clear``) here instead of listening to ``setting_changed`` itself."""
+    for name in settings:
+        _reload_hooks.setdefault(name, []).append(hook)
     return hook
 
 
@@ -245,5 +250,5 @@ def on_reload(hook: Any) -> Any:
 def _reload_on_change(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         app_settings.reload()
-        for hook in _reload_hooks:
-            hook()
+    for hook in _reload_hooks.get(setting, ()):
+        hook()

@@ -7,6 +7,7 @@ the Django user to the core's :class:`~authstatus.core.decision.Principal`, asks
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -176,19 +177,13 @@ def _signal_kwargs(request: HttpRequest, decision: Decision, result: Result) -> 
     }
 
 
-_middleware_authenticators: list[Authenticator] = []
-
-
+@functools.cache
 def middleware_authenticators() -> list[Authenticator]:
     """Instances of ``MIDDLEWARE_AUTHENTICATORS``, built once per settings."""
-    if not _middleware_authenticators:
-        _middleware_authenticators.extend(
-            import_string(path)() for path in app_settings.MIDDLEWARE_AUTHENTICATORS
-        )
-    return _middleware_authenticators
+    return [import_string(path)() for path in app_settings.MIDDLEWARE_AUTHENTICATORS]
 
 
-on_reload(_middleware_authenticators.clear)
+on_reload(middleware_authenticators.cache_clear)
 
 
 def log_concealed_failure(request: HttpRequest, exc: BaseException) -> None:

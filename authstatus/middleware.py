@@ -34,8 +34,6 @@ from urllib.parse import urlsplit
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.http import Http404
 from django.middleware import common
 from django.urls import (
@@ -176,11 +174,7 @@ def _resolve_login_view(urlconf: str | None) -> Any:
         return None
 
 
-@receiver(setting_changed)
-def _forget_login_views(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
-        _login_views.clear()
-        _plans.clear()
+on_reload(_login_views.clear, settings=("LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"))
 
 
 # What process_view does for a view, decided once per (view, namespace, URLconf): whether
@@ -222,7 +216,7 @@ def _authorization_view(view_func: Any) -> bool:
     return authorization_view(view_func)
 
 
-on_reload(_plans.clear)
+on_reload(_plans.clear, settings=("AUTHSTATUS", "LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"))
 
 
 class AuthStatusMiddleware:

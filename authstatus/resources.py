@@ -32,10 +32,8 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-
 from authstatus import policies
+from authstatus.conf import on_reload
 from authstatus.core.decision import Policy, strictest
 from authstatus.decorators import declarations, view_policy
 from authstatus.routes import Endpoint, RouteMap, decorations_for, route_map
@@ -264,10 +262,7 @@ def _memo(matcher: Matcher[Policy]) -> dict[Any, Resolved]:
     return memo[1]
 
 
-@receiver(setting_changed)
-def _urls_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _memos.clear()
+on_reload(_memos.clear, settings=("ROOT_URLCONF",))
 
 
 @dataclass(frozen=True, slots=True)

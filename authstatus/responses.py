@@ -283,23 +283,16 @@ def _settle_session(request: HttpRequest) -> None:
     get_user(request)
 
 
-_hint_matcher: list[Matcher[bool]] = []
-
-
+@functools.cache
 def _hint_paths() -> Matcher[bool]:
-    if not _hint_matcher:
-        try:
-            matcher = Matcher(
-                Rule(pattern, True) for pattern in app_settings.CONCEALED_CHALLENGE_PATHS
-            )
-        except (PatternError, TypeError, AttributeError):
-            # authstatus.E012 reports it; a 404 handler must not fail, and a hint can wait.
-            matcher = Matcher(())
-        _hint_matcher.append(matcher)
-    return _hint_matcher[0]
+    try:
+        return Matcher(Rule(pattern, True) for pattern in app_settings.CONCEALED_CHALLENGE_PATHS)
+    except (PatternError, TypeError, AttributeError):
+        # authstatus.E012 reports it; a 404 handler must not fail, and a hint can wait.
+        return Matcher(())
 
 
-on_reload(_hint_matcher.clear)
+on_reload(_hint_paths.cache_clear)
 
 
 def concealed_challenges(request: HttpRequest) -> tuple[Challenge, ...]:

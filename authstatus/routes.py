@@ -33,10 +33,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
+
+from authstatus.conf import on_reload
 
 __all__ = [
     "METHODS",
@@ -228,10 +228,7 @@ def decorations_for(callback: Any, urlconf: str | None = None) -> Decorations | 
     return route_map(urlconf).decorations.get(callback)
 
 
-@receiver(setting_changed)
-def _root_urlconf_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _DECORATIONS.clear()
+on_reload(_DECORATIONS.clear, settings=("ROOT_URLCONF",))
 
 
 # -- reading URL patterns -------------------------------------------------------------------

@@ -22,6 +22,7 @@ for any ``Basic`` header included. Rate-limit those paths (docs/howto/concealmen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,6 @@ from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.base import BaseHandler
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.urls import Resolver404, ResolverMatch
 
 from authstatus.authentication import LazyChallenges, challenges_for
@@ -69,21 +68,17 @@ with a group nobody is in (:data:`UNIFORM_GROUP`), so that valid credentials pay
 lookup of a group-gated concealed route before they are refused. Every answer is the 404;
 should someone be in that group, the view answers it anyway (nothing is there)."""
 
-_matcher: list[Matcher[bool]] = []
 
-
+@functools.cache
 def _patterns() -> Matcher[bool]:
-    if not _matcher:
-        try:
-            matcher = Matcher(Rule(p, True) for p in app_settings.UNIFORM_CONCEALMENT_PATHS)
-        except (PatternError, TypeError, AttributeError):
-            # authstatus.E026 reports it; a 404 handler must not fail.
-            matcher = Matcher(())
-        _matcher.append(matcher)
-    return _matcher[0]
+    try:
+        return Matcher(Rule(p, True) for p in app_settings.UNIFORM_CONCEALMENT_PATHS)
+    except (PatternError, TypeError, AttributeError):
+        # authstatus.E026 reports it; a 404 handler must not fail.
+        return Matcher(())
 
 
-on_reload(_matcher.clear)
+on_reload(_patterns.cache_clear)
 
 
 def under_uniform_paths(request: HttpRequest) -> bool:
@@ -161,10 +156,7 @@ def _later_patterns(urlconf: object, chain: Sequence[Any]) -> list[tuple[Any, tu
     return _later[key]
 
 
-@receiver(setting_changed)
-def _root_urlconf_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "ROOT_URLCONF":
-        _later.clear()
+on_reload(_later.clear, settings=("ROOT_URLCONF",))
 
 
 def uniform_not_found(request: HttpRequest) -> HttpResponse:

@@ -28,7 +28,7 @@ The contract of a backend (:class:`TokenBackend`):
 
 from __future__ import annotations
 
-import threading
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -114,10 +114,6 @@ class TokenBackend:
         return []
 
 
-_lock = threading.Lock()
-_backends: list[TokenBackend] = []
-
-
 def build(entry: Any) -> TokenBackend:
     """The backend one ``TOKEN_BACKENDS`` entry describes; :class:`BackendConfigurationError`
     when it cannot be built."""
@@ -132,17 +128,14 @@ def build(entry: Any) -> TokenBackend:
     return cls({k: v for k, v in entry.items() if k != "BACKEND"})
 
 
+@functools.cache
 def backends() -> list[TokenBackend]:
     """The configured backends, built once per settings (so their key and result caches
     live as long as the process and its settings)."""
-    if not _backends:
-        with _lock:
-            if not _backends:
-                _backends.extend(build(entry) for entry in app_settings.TOKEN_BACKENDS)
-    return _backends
+    return [build(entry) for entry in app_settings.TOKEN_BACKENDS]
 
 
-on_reload(_backends.clear)
+on_reload(backends.cache_clear)
 
 
 def check(

@@ -28,6 +28,7 @@ Cache errors never fail a request: a failed read is a miss, a failed write is sk
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import math
 from typing import Any
@@ -35,11 +36,9 @@ from typing import Any
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from django.utils import timezone
 
-from authstatus.conf import app_settings
+from authstatus.conf import SETTING_NAME, app_settings, on_reload
 
 __all__ = ["KEY_PREFIX", "enabled", "in_memory", "lookup", "store"]
 
@@ -56,9 +55,6 @@ def enabled() -> bool:
     return _seconds() > 0
 
 
-_local: list[LocMemCache | None] = []
-
-
 def in_memory() -> LocMemCache | None:
     """The cache when it is on and is this process's memory (a ``LocMemCache`` alias): a
     read then waits on nothing, and may run on an event loop. ``None`` otherwise.
@@ -69,19 +65,19 @@ def in_memory() -> LocMemCache | None:
     thread's instance wrote."""
     if not enabled():
         return None
-    if not _local:
-        try:
-            cache = caches.create_connection(app_settings.BEARER_CACHE_ALIAS)
-        except Exception:  # a misconfigured alias: lookup() logs it, on the thread
-            cache = None
-        _local.append(cache if isinstance(cache, LocMemCache) else None)
-    return _local[0]
+    return _local_cache()
 
 
-@receiver(setting_changed)
-def _forget(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("CACHES", "AUTHSTATUS"):
-        _local.clear()
+@functools.cache
+def _local_cache() -> LocMemCache | None:
+    try:
+        cache = caches.create_connection(app_settings.BEARER_CACHE_ALIAS)
+    except Exception:  # a misconfigured alias: lookup() logs it, on the thread
+        return None
+    return cache if isinstance(cache, LocMemCache) else None
+
+
+on_reload(_local_cache.cache_clear, settings=("CACHES", SETTING_NAME))
 
 
 def _key(checksum: str) -> str:

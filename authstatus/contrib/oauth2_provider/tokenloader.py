@@ -49,7 +49,6 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import Model
 from django.db.models.base import ModelState
@@ -57,7 +56,7 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
-from authstatus.conf import app_settings
+from authstatus.conf import app_settings, on_reload
 from authstatus.contrib.oauth2_provider.authtime import RELATED_NAME
 
 __all__ = ["TokenLoader", "load"]
@@ -469,12 +468,7 @@ def _loader(model: Any, db: str, connection: Any = None) -> TokenLoader | None:
     return loader
 
 
-def _forget(*, setting: str, **kwargs: Any) -> None:
-    if setting == "DATABASES":
-        _prepared.clear()
-
-
-setting_changed.connect(_forget)
+on_reload(_prepared.clear, settings=("DATABASES",))
 
 
 def load(model: Any, checksum: str) -> Any | None:

@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import SuspiciousOperation
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
 from authstatus.authentication import Authenticator, Result
+from authstatus.conf import on_reload
 from authstatus.contrib.rest_framework.authentication import (
     RESULTS_ATTRIBUTE,
     AuthStatusAuthentication,
@@ -126,10 +125,7 @@ def _plan(view_func: Any, uniform: bool) -> Plan | None:
     return Plan(cls, tuple((c, c.authenticator_class()) for c in classes))
 
 
-@receiver(setting_changed)
-def _rest_framework_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "REST_FRAMEWORK":
-        _plans.clear()
+on_reload(_plans.clear, settings=("REST_FRAMEWORK",))
 
 
 def refuse_anonymous(
