@@ -11,21 +11,26 @@ class AuthStatusConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import importlib
+
         from django.apps import apps
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_started
 
         from authstatus import checks, stepup
+        from authstatus.checks.settings import refuse_unrenderable_settings
         from authstatus.contrib.oauth2_provider import authtime
         from authstatus.receivers import policy_saved_or_deleted
 
+        for feature in checks.FEATURES:  # each module registers its checks when imported
+            importlib.import_module(f"authstatus.checks.{feature}")
         if apps.is_installed("drf_spectacular"):
             # drf-spectacular finds extensions by import: register the security schemes.
             from authstatus.contrib.drf_spectacular import extensions  # noqa: F401
 
         # A value no challenge can carry would make every refusal a 500 on servers that run
         # no checks: refuse to start instead.
-        checks.refuse_unrenderable_settings()
+        refuse_unrenderable_settings()
 
         model = self.get_model("ResourcePolicy")
         post_save.connect(policy_saved_or_deleted, sender=model, dispatch_uid="authstatus-save")

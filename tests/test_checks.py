@@ -12,19 +12,18 @@ from django.conf import settings
 from django.core import checks as django_checks
 from django.test import override_settings
 
-from authstatus.checks import (
-    Codes,
-    check_bearer_cache,
-    check_concealment,
+from authstatus.checks.codes import Codes
+from authstatus.checks.concealment import check_concealment
+from authstatus.checks.drf import check_drf
+from authstatus.checks.middleware import check_middleware
+from authstatus.checks.oauth import (
     check_cors,
-    check_database_policies,
     check_discovery,
-    check_drf,
-    check_middleware,
     check_oauth2_challenge,
     check_registration,
-    check_settings,
 )
+from authstatus.checks.routes import check_database_policies
+from authstatus.checks.settings import check_bearer_cache, check_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"

@@ -729,7 +729,7 @@ def test_hint_helper_reads_only_the_request(rf, hint):
 
 
 def _concealment_messages():
-    from authstatus.checks import check_concealment
+    from authstatus.checks.concealment import check_concealment
 
     return check_concealment()
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from authstatus.checks import Codes
+from authstatus.checks.codes import Codes
 from authstatus.conf import DEFAULTS
 from authstatus.core.decision import Outcome
 

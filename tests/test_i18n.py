@@ -23,7 +23,9 @@ from django.test import override_settings
 from django.utils import translation
 
 import authstatus
-from authstatus import checks
+from authstatus.checks import middleware as middleware_checks
+from authstatus.checks import settings as settings_checks
+from authstatus.checks.codes import Codes
 from authstatus.core import decision as core
 from authstatus.core.challenges import parse_challenges
 from authstatus.i18n import CORE_TEXTS
@@ -254,7 +256,7 @@ def test_check_messages_are_japanese():
         override_settings(MIDDLEWARE=["django.contrib.auth.middleware.AuthenticationMiddleware"]),
         translation.override("ja"),
     ):
-        (warning,) = checks.check_middleware()
+        (warning,) = middleware_checks.check_middleware()
     assert warning.id == "authstatus.W001"
     assert warning.msg == (
         "authstatus.middleware.AuthStatusMiddleware が MIDDLEWARE にありません。"
@@ -271,7 +273,7 @@ def test_check_messages_with_values_are_japanese():
         override_settings(AUTHSTATUS={**_authstatus(), "NO_SUCH_KEY": 1}),
         translation.override("ja"),
     ):
-        messages = [m for m in checks.check_settings() if m.id == checks.Codes.UNKNOWN_KEY]
+        messages = [m for m in settings_checks.check_settings() if m.id == Codes.UNKNOWN_KEY]
     assert [m.msg for m in messages] == ["AUTHSTATUS に未知のキー 'NO_SUCH_KEY' があります。"]
     assert messages[0].hint.startswith("有効なキー: ")
 
@@ -366,7 +368,7 @@ def test_a_settings_policy_error_is_reported_in_japanese():
         override_settings(AUTHSTATUS={**_authstatus(), "POLICIES": policies}),
         translation.override("ja"),
     ):
-        messages = [m.msg for m in checks.check_settings() if m.id == checks.Codes.BAD_POLICY]
+        messages = [m.msg for m in settings_checks.check_settings() if m.id == Codes.BAD_POLICY]
     assert messages == [
         "POLICIES[0]: 'everyone' はアクセスレベル（anonymous, authenticated, nobody）"
         "ではありません。"

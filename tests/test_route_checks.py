@@ -12,12 +12,9 @@ from django.contrib.auth.models import Group
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from authstatus.checks import (
-    Codes,
-    check_policy_names,
-    check_requirements,
-    check_routes,
-)
+from authstatus.checks.codes import Codes
+from authstatus.checks.routes import check_policy_names, check_routes
+from authstatus.checks.settings import check_requirements
 from tests.factories import AccessTokenFactory, OrderFactory, VaultItemFactory
 from tests.test_resources import RESOURCE_POLICIES
 

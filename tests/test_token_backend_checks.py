@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from authstatus.checks import check_token_backends, check_token_backends_reachable
+from authstatus.checks.tokens import check_token_backends, check_token_backends_reachable
 
 JWT = "authstatus.tokens.jwt.JWTBackend"
 INTROSPECTION = "authstatus.tokens.introspection.IntrospectionBackend"

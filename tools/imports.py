@@ -46,6 +46,7 @@ LAYERS: dict[str, int] = {
     "authstatus.core": 0,
     "authstatus.conf": 0,
     "authstatus.signals": 0,
+    "authstatus.checks.codes": 0,  # the check-id registry: a leaf any layer may report from
     # policies: what is in force
     "authstatus.policies": 1,
     "authstatus.specs": 1,
@@ -67,12 +68,17 @@ LAYERS: dict[str, int] = {
     "authstatus.middleware": 3,
     "authstatus.contrib": 3,
 }
+EXACT: dict[str, int] = {"authstatus.checks": 0}
+"""Modules whose layer is not their prefix's: the ``checks`` package's own ``__init__`` only
+re-exports ``Codes`` (its feature modules register checks: the top layer)."""
 GUARDED = (0, 1, 2)
 """Layers that must never import ``contrib`` or anything above them."""
 NAMES = {0: "core", 1: "policies", 2: "enforcement", 3: "adapters", 4: "top"}
 
 
 def layer(module: str) -> int:
+    if module in EXACT:
+        return EXACT[module]
     best = ""
     for prefix in LAYERS:
         if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):

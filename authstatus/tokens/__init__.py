@@ -37,6 +37,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
 from authstatus.authentication import Result
+from authstatus.checks.codes import Codes
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Credentials, Failure
 from authstatus.tokens import lookup_thread
@@ -65,7 +66,7 @@ _PROVISIONAL = frozenset({Failure.UNKNOWN_TOKEN, Failure.WRONG_ISSUER})
 class BackendConfigurationError(ValueError):
     """A ``TOKEN_BACKENDS`` entry that cannot work; system checks report it."""
 
-    def __init__(self, message: str, code: str = "authstatus.E035") -> None:
+    def __init__(self, message: str, code: str = Codes.BAD_TOKEN_BACKEND) -> None:
         super().__init__(message)
         self.code = code
 

@@ -46,6 +46,7 @@ from django.core.cache import caches
 from django.utils.translation import gettext_noop
 
 from authstatus.authentication import Result
+from authstatus.checks.codes import Codes
 from authstatus.core.decision import Credentials, Failure
 from authstatus.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
@@ -78,7 +79,7 @@ class IntrospectionBackend(TokenBackend):
         issuer = options.get("ISSUER")
         if not isinstance(issuer, str) or not issuer.startswith(("https://", "http://")):
             raise BackendConfigurationError(
-                "IntrospectionBackend needs ISSUER, the issuer's URL.", "authstatus.E039"
+                "IntrospectionBackend needs ISSUER, the issuer's URL.", Codes.BAD_INTROSPECTION
             )
         self._issuer = issuer
         self.endpoint: str | None = options.get("INTROSPECTION_ENDPOINT")
@@ -87,7 +88,7 @@ class IntrospectionBackend(TokenBackend):
             raise BackendConfigurationError(
                 "IntrospectionBackend needs CLIENT_ID and CLIENT_SECRET of a confidential "
                 "client (RFC 7662 §2.1).",
-                "authstatus.E039",
+                Codes.BAD_INTROSPECTION,
             )
         self.auth = (client_id, secret)
         self.cache_seconds = float(options.get("CACHE_SECONDS", 60))
@@ -216,9 +217,11 @@ class IntrospectionBackend(TokenBackend):
     def problems(self) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         if self.cache_alias not in (getattr(settings, "CACHES", None) or {"default": {}}):
-            out.append(("authstatus.E039", f"CACHE_ALIAS '{self.cache_alias}' is not in CACHES."))
+            out.append(
+                (Codes.BAD_INTROSPECTION, f"CACHE_ALIAS '{self.cache_alias}' is not in CACHES.")
+            )
         try:
             self.users.validate()
         except BackendConfigurationError as exc:
-            out.append(("authstatus.E035", str(exc)))
+            out.append((Codes.BAD_TOKEN_BACKEND, str(exc)))
         return out

@@ -62,6 +62,7 @@ from django.utils.translation import gettext_noop
 from jwcrypto.jwa import JWA
 
 from authstatus.authentication import Result
+from authstatus.checks.codes import Codes
 from authstatus.core.decision import Credentials, Failure
 from authstatus.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
@@ -157,24 +158,24 @@ class JWTBackend(TokenBackend):
         self._issuer = issuer
         jwks_uri = options.get("JWKS_URI")
         if jwks_uri is not None and not isinstance(jwks_uri, str):
-            raise BackendConfigurationError("JWKS_URI must be a URL.", "authstatus.E036")
+            raise BackendConfigurationError("JWKS_URI must be a URL.", Codes.JWKS_MISSING)
         self.jwks_uri: str | None = jwks_uri
         self.discovery = bool(options.get("DISCOVERY", True))
         if jwks_uri is None and not self.discovery:
             raise BackendConfigurationError(
                 f"The JWT backend for {issuer} has no JWKS: set JWKS_URI, or leave DISCOVERY "
                 "on to read jwks_uri from the issuer's metadata.",
-                "authstatus.E036",
+                Codes.JWKS_MISSING,
             )
         algorithms = options.get("ALGORITHMS", DEFAULT_ALGORITHMS)
         if isinstance(algorithms, str) or not isinstance(algorithms, list | tuple):
-            raise BackendConfigurationError("ALGORITHMS must be a list.", "authstatus.E037")
+            raise BackendConfigurationError("ALGORITHMS must be a list.", Codes.BAD_ALGORITHMS)
         bad = [a for a in algorithms if a not in ALGORITHM_KEYS]
         if not algorithms or bad:
             raise BackendConfigurationError(
                 "ALGORITHMS must be a non-empty list of asymmetric JWS algorithms "
                 f"({', '.join(DEFAULT_ALGORITHMS)}); not accepted: {bad or 'an empty list'}.",
-                "authstatus.E037",
+                Codes.BAD_ALGORITHMS,
             )
         self.algorithms = frozenset(algorithms)
         audience = options.get("AUDIENCE")
@@ -354,7 +355,7 @@ class JWTBackend(TokenBackend):
         ):
             out.append(
                 (
-                    "authstatus.E038",
+                    Codes.AUDIENCE_NOT_RESOURCE,
                     f"AUDIENCE {list(self.audience)} of the JWT backend for "
                     f"{self._issuer} does not contain this resource's identifier "
                     f"'{resource}' (OAUTH2_PROTECTED_RESOURCE_IDENTIFIER).",
@@ -363,5 +364,5 @@ class JWTBackend(TokenBackend):
         try:
             self.users.validate()
         except BackendConfigurationError as exc:
-            out.append(("authstatus.E035", str(exc)))
+            out.append((Codes.BAD_TOKEN_BACKEND, str(exc)))
         return out
