@@ -1,8 +1,9 @@
 """The ResourcePolicy admin: list, filters, search, matched routes, "try a request".
 
-Thin: the form validates through the model (:meth:`ResourcePolicy.clean`), the matched routes
-come from :mod:`authstatus.resources`, the "try a request" page from :func:`authstatus.explain`.
-Every change is recorded in Django's admin log (the object's History page).
+Thin: the form validates through the model (:meth:`ResourcePolicy.clean`), the matched routes come
+from :mod:`authstatus.policies.resolution`, the "try a request" page from
+:func:`authstatus.explain`. Every change is recorded in Django's admin log (the object's History
+page).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from django.utils.translation import ngettext
 from authstatus.conf import app_settings
 from authstatus.explain import explain
 from authstatus.models import ResourcePolicy
-from authstatus.resources import endpoints_matching
-from authstatus.specs import POLICY_FIELDS
+from authstatus.policies.resolution import endpoints_matching
+from authstatus.policies.specs import POLICY_FIELDS
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

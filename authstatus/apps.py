@@ -17,9 +17,10 @@ class AuthStatusConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.core.signals import request_started
 
-        from authstatus import checks, stepup
+        from authstatus import checks
         from authstatus.checks.settings import refuse_unrenderable_settings
         from authstatus.contrib.oauth2_provider import authtime
+        from authstatus.enforcement import stepup
         from authstatus.receivers import policy_saved_or_deleted
 
         for feature in checks.FEATURES:  # each module registers its checks when imported

@@ -1,11 +1,11 @@
 """The route audit behind ``manage.py authstatus_audit``: proof, route by route, that every
 path through the stack fails closed.
 
-For every route of the URLconf (:func:`authstatus.routes.route_map`) that authstatus
+For every route of the URLconf (:func:`authstatus.policies.routes.route_map`) that authstatus
 enforces, :func:`audit` sends requests through the project's real middleware and views
 (Django's test client) and compares each answer with what the decision table
 (:func:`authstatus.core.decision.decide`) demands under the policy in force
-(:func:`authstatus.resources.policy_for`, resolved for the route's *canonical* URL, so a
+(:func:`authstatus.policies.resolution.policy_for`, resolved for the route's *canonical* URL, so a
 format suffix or a language prefix that escaped its policy shows).
 
 What is sent, per route:
@@ -83,14 +83,6 @@ from django.test.utils import override_settings
 from django.urls import Resolver404, resolve
 from django.utils import translation
 
-from authstatus.authentication import (
-    Authenticator,
-    BasicAuthenticator,
-    Result,
-    SessionAuthenticator,
-    combine,
-    is_first_party,
-)
 from authstatus.conf import app_settings
 from authstatus.contrib.oauth2_provider import audit as dot_audit
 from authstatus.contrib.oauth2_provider import tokencache
@@ -105,9 +97,17 @@ from authstatus.core.decision import (
     Policy,
     decide,
 )
-from authstatus.enforcement import UserPrincipal, middleware_authenticators, silenced
-from authstatus.resources import policy_for, route_entries
-from authstatus.routes import METHODS, Decorations, Endpoint, route_map
+from authstatus.enforcement.authenticators import (
+    Authenticator,
+    BasicAuthenticator,
+    Result,
+    SessionAuthenticator,
+    combine,
+    is_first_party,
+)
+from authstatus.enforcement.evaluation import UserPrincipal, middleware_authenticators, silenced
+from authstatus.policies.resolution import policy_for, route_entries
+from authstatus.policies.routes import METHODS, Decorations, Endpoint, route_map
 
 __all__ = [
     "ORIGIN",

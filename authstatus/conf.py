@@ -32,13 +32,13 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Where a bearer token may be sent (RFC 6750 §2): "header", "body", "query".
     "BEARER_METHODS": ["header"],
     # Authenticators the middleware uses for plain Django views, in challenge order.
-    "MIDDLEWARE_AUTHENTICATORS": ["authstatus.authentication.SessionAuthenticator"],
+    "MIDDLEWARE_AUTHENTICATORS": ["authstatus.enforcement.authenticators.SessionAuthenticator"],
     # Authentication classes (DRF classes or authstatus authenticators, subclasses included)
     # whose credentials carry no OAuth scopes yet meet scope requirements: logins of the
     # site's own users. Scope-less credentials of any other class fail them (403).
     "FIRST_PARTY_AUTHENTICATION": [
-        "authstatus.authentication.SessionAuthenticator",
-        "authstatus.authentication.BasicAuthenticator",
+        "authstatus.enforcement.authenticators.SessionAuthenticator",
+        "authstatus.enforcement.authenticators.BasicAuthenticator",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],

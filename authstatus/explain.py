@@ -36,19 +36,19 @@ from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
 
 from authstatus import tokens
-from authstatus.authentication import (
+from authstatus.conf import app_settings
+from authstatus.core.decision import BEARER, Credentials, Decision, decide
+from authstatus.enforcement.authenticators import (
     Result,
     SessionAuthenticator,
     challenges_for,
     is_first_party,
 )
-from authstatus.conf import app_settings
-from authstatus.core.decision import BEARER, Credentials, Decision, decide
-from authstatus.enforcement import UserPrincipal, middleware_authenticators, silenced
+from authstatus.enforcement.evaluation import UserPrincipal, middleware_authenticators, silenced
+from authstatus.enforcement.responses import render_decision
 from authstatus.middleware import is_drf_view, is_exempt_view
-from authstatus.resources import resolve_explained
-from authstatus.responses import render_decision
-from authstatus.routes import route_map
+from authstatus.policies.resolution import resolve_explained
+from authstatus.policies.routes import route_map
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

@@ -7,8 +7,8 @@ alone:
 
 * DRF views — ``PolicyPermission`` enforces those, with the view's own authentication classes;
 * views in the ``EXEMPT_NAMESPACES`` (the admin, DOT's endpoints, authstatus's own), the view
-  serving ``settings.LOGIN_URL``, and views marked ``@authstatus.decorators.exempt``: they do
-  their own access control, and a login page must stay reachable.
+  serving ``settings.LOGIN_URL``, and views marked ``@authstatus.policies.declarations.exempt``:
+  they do their own access control, and a login page must stay reachable.
 
 A concealed refusal raises ``Http404``, so Django's own 404 handling (``handler404``, which
 should be :func:`authstatus.views.page_not_found`) answers it exactly as it answers a URL that
@@ -47,32 +47,32 @@ from django.urls import (
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import Promise
 
-from authstatus import policies
-from authstatus.authentication import (
+from authstatus.conf import app_settings, on_reload
+from authstatus.contrib.rest_framework import anonymous
+from authstatus.core.decision import CredentialState, Decision, Policy
+from authstatus.enforcement.authenticators import (
     URI_TOKEN_ATTRIBUTE,
     LazyChallenges,
     Result,
     challenges_for,
     in_query,
 )
-from authstatus.conf import app_settings, on_reload
-from authstatus.contrib.rest_framework import anonymous
-from authstatus.core.decision import CredentialState, Decision, Policy
-from authstatus.decorators import is_exempt
-from authstatus.enforcement import (
+from authstatus.enforcement.evaluation import (
     aevaluate,
     evaluate,
     log_concealed_failure,
     middleware_authenticators,
 )
-from authstatus.policies import PoliciesUnavailable
-from authstatus.resources import policy_for, request_policy
-from authstatus.responses import (
+from authstatus.enforcement.responses import (
     TOKEN_PARAMETER,
     VARY,
     render_decision,
     unavailable_response,
 )
+from authstatus.policies import propagation as policies
+from authstatus.policies.declarations import is_exempt
+from authstatus.policies.propagation import PoliciesUnavailable
+from authstatus.policies.resolution import policy_for, request_policy
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -387,11 +387,11 @@ def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | No
 
 def _mark_authorization(request: HttpRequest, view_func: Any) -> HttpResponse | None:
     """Keep a request to DOT's authorization view (namespaced, like all of DOT's) in
-    :data:`authstatus.stepup.authorizing`, so the grant it creates records the session's
+    :data:`authstatus.enforcement.stepup.authorizing`, so the grant it creates records the session's
     authentication time (:mod:`authstatus.contrib.oauth2_provider.authtime`); send the user
     to the login form first when the request's ``max_age`` asks for a newer login."""
     from authstatus.contrib.oauth2_provider.authtime import authorization_view, max_age_login
-    from authstatus.stepup import authorizing
+    from authstatus.enforcement.stepup import authorizing
 
     if not authorization_view(view_func):
         return None

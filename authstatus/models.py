@@ -1,6 +1,6 @@
 """``ResourcePolicy``: the admin-editable per-resource policy.
 
-Validation is one function (:func:`authstatus.specs.rule_from_spec`) for settings and
+Validation is one function (:func:`authstatus.policies.specs.rule_from_spec`) for settings and
 database alike; :meth:`ResourcePolicy.clean` calls it, so the admin form rejects anything
 that could not be enforced, field by field, and :meth:`ResourcePolicy.save` compiles the row
 before writing it, so nothing half-valid is saved through the model.
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from authstatus.contrib.oauth2_provider.authtime import TokenAuthentication
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Rule
-from authstatus.specs import DATABASE, PolicyError, rule_from_spec
+from authstatus.policies.specs import DATABASE, PolicyError, rule_from_spec
 
 __all__ = ["ResourcePolicy", "TokenAuthentication"]
 

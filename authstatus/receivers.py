@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from authstatus.policies import policies_changed, registry
+from authstatus.policies.propagation import policies_changed, registry
 
 
 def policy_saved_or_deleted(*, using: str = "default", **kwargs: Any) -> None:

@@ -1,11 +1,11 @@
 """Error views that keep a concealed resource indistinguishable from a missing one.
 
 * ``handler404 = "authstatus.views.page_not_found"`` in the root URLconf. authstatus renders
-  concealed refusals with :func:`authstatus.responses.not_found_response`; with this view as
-  ``handler404`` Django answers every other 404 — a URL no route matches, ``Http404`` raised
-  by any view, the middleware's concealed refusals of plain views — with the very same
-  function, so status, headers and body agree byte for byte (RFC 9110 §15.5.4, §15.5.5).
-  Check ``authstatus.W009``.
+  concealed refusals with :func:`authstatus.enforcement.responses.not_found_response`; with this
+  view as ``handler404`` Django answers every other 404 — a URL no route matches, ``Http404`` raised
+  by any view, the middleware's concealed refusals of plain views — with the very same function, so
+  status, headers and body agree byte for byte (RFC 9110 §15.5.4, §15.5.5). Check
+  ``authstatus.W009``.
 * ``CSRF_FAILURE_VIEW = "authstatus.views.csrf_failure"`` in settings. ``CsrfViewMiddleware``
   refuses an unsafe request without a valid CSRF token in its ``process_view``, before
   ``AuthStatusMiddleware`` decides: a ``POST`` to a concealed plain view would get ``403 CSRF
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.views import csrf
 
-from authstatus.responses import not_found_response
+from authstatus.enforcement.responses import not_found_response
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -33,9 +33,9 @@ CSRF_FAILURE_VIEW = "authstatus.views.csrf_failure"
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's ``handler404`` signature; the exception's message is never shown (it could
-    name what was looked up). A URL no route matches under ``UNIFORM_CONCEALMENT_PATHS``
-    first pays the authentication work of a concealed refusal (:mod:`authstatus.uniform`)."""
-    from authstatus.uniform import in_uniform_namespace, uniform_not_found
+    name what was looked up). A URL no route matches under ``UNIFORM_CONCEALMENT_PATHS`` first pays
+    the authentication work of a concealed refusal (:mod:`authstatus.concealment.uniform`)."""
+    from authstatus.concealment.uniform import in_uniform_namespace, uniform_not_found
 
     if in_uniform_namespace(request):
         return uniform_not_found(request)

@@ -34,8 +34,9 @@ class Size:
 
 
 def _registry(size: int) -> tuple[Any, float]:
-    from authstatus import policies, specs
+    from authstatus import policies
     from authstatus.core.matching import Rule
+    from authstatus.policies import specs
 
     route = policies.rule_from_spec(
         {"path": ROUTE, "access": "anonymous"}, source=specs.SETTINGS, rank=0

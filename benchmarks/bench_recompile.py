@@ -9,7 +9,7 @@ Run from the repository root (its own temporary SQLite database, about a minute)
    the bytes ``tracemalloc`` sees still allocated after a load — the rules, their policies, the
    trie, and the per-row compile cache that lets the next load reuse unchanged rows. Python
    allocations only (no allocator overhead, no RSS). The resource memo
-   (``authstatus.resources``) and the matcher's lookup memo grow with routes and distinct
+   (``authstatus.policies.resolution``) and the matcher's lookup memo grow with routes and distinct
    paths (bounded), not with policies, so they are not in it. A rebuild holds the old and
    the new matcher at once: the peak is about twice the figure.
 2. **Request stall while 100,000 policies recompile after one save.** A thread sends

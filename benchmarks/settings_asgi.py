@@ -11,6 +11,6 @@ AUTHSTATUS = {
     **AUTHSTATUS,
     "MIDDLEWARE_AUTHENTICATORS": [
         "authstatus.contrib.oauth2_provider.BearerAuthenticator",
-        "authstatus.authentication.SessionAuthenticator",
+        "authstatus.enforcement.authenticators.SessionAuthenticator",
     ],
 }

@@ -17,7 +17,7 @@ AUTHSTATUS = {
     **AUTHSTATUS,
     "MIDDLEWARE_AUTHENTICATORS": [
         "authstatus.contrib.oauth2_provider.BearerAuthenticator",
-        "authstatus.authentication.SessionAuthenticator",
+        "authstatus.enforcement.authenticators.SessionAuthenticator",
     ],
     "ASYNC_TOKEN_THREAD": os.environ.get("AUTHSTATUS_TEST_ASYNC_TOKEN_THREAD", "1") == "1",
 }

@@ -116,7 +116,7 @@ def test_credentials_of_any_kind_go_through_drf(client, alice, dispatched, denia
 @pytest.fixture
 def resolutions(monkeypatch):
     """The (method, path) of every policy resolution (``resources.policy_for``)."""
-    from authstatus import resources
+    from authstatus.policies import resolution as resources
 
     calls: list[tuple[str, str]] = []
     original = resources.policy_for
@@ -150,7 +150,7 @@ def test_a_remembered_policy_counts_for_its_method_only(db, resolutions):
     from rest_framework.test import APIRequestFactory
 
     from authstatus.contrib.rest_framework.decisions import remember_policy, view_policy_in_force
-    from authstatus.resources import request_policy
+    from authstatus.policies.resolution import request_policy
 
     django_request = APIRequestFactory().get("/api/vault/")
     django_request.resolver_match = resolve("/api/vault/")
@@ -265,7 +265,7 @@ def test_under_the_uniform_mode_a_refusal_before_drf_walks_the_later_patterns(rf
     from django.urls import get_resolver, include, path
     from django.urls.resolvers import URLResolver
 
-    from authstatus.uniform import walk_later_patterns
+    from authstatus.concealment.uniform import walk_later_patterns
 
     before, after, nested_after = [], [], []
     inner = [path("staff/", lambda request: None), _Recording("zzz/", nested_after)]

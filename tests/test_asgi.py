@@ -40,7 +40,7 @@ from tests.http import COOKIE, EXPIRED_TOKEN, INVALID_TOKEN, bearer, bearer_auth
 
 BEARER_FIRST = [
     "authstatus.contrib.oauth2_provider.BearerAuthenticator",
-    "authstatus.authentication.SessionAuthenticator",
+    "authstatus.enforcement.authenticators.SessionAuthenticator",
 ]
 ROOT = Path(__file__).resolve().parent.parent
 CONCEALED, MISSING = "/t/async/concealed/", "/t/async/no-such-page/"

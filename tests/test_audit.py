@@ -61,7 +61,7 @@ def written(urlconf: str) -> list[str]:
     """The routes of ``urlconf``, as ``authstatus_routes`` writes them."""
     from django.test.utils import override_settings
 
-    from authstatus.routes import route_map
+    from authstatus.policies.routes import route_map
 
     with override_settings(ROOT_URLCONF=urlconf):
         return [endpoint.written for endpoint in route_map().endpoints]

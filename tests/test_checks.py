@@ -202,8 +202,11 @@ def test_invalid_database_policy_is_reported_by_the_database_check():
     [
         ("EXEMPT_NAMESPACES", "admin"),
         ("EXEMPT_NAMESPACES", [1]),
-        ("MIDDLEWARE_AUTHENTICATORS", "authstatus.authentication.SessionAuthenticator"),
-        ("MIDDLEWARE_AUTHENTICATORS", ["authstatus.authentication.NoSuchAuthenticator"]),
+        ("MIDDLEWARE_AUTHENTICATORS", "authstatus.enforcement.authenticators.SessionAuthenticator"),
+        (
+            "MIDDLEWARE_AUTHENTICATORS",
+            ["authstatus.enforcement.authenticators.NoSuchAuthenticator"],
+        ),
     ],
 )
 def test_bad_name_lists(key, value):
@@ -514,8 +517,8 @@ def _scopeless_warnings(classes: list[str], **authstatus) -> list:
 
 JWT = "rest_framework_simplejwt.authentication.JWTAuthentication"
 FIRST_PARTY = [
-    "authstatus.authentication.SessionAuthenticator",
-    "authstatus.authentication.BasicAuthenticator",
+    "authstatus.enforcement.authenticators.SessionAuthenticator",
+    "authstatus.enforcement.authenticators.BasicAuthenticator",
     "rest_framework.authentication.SessionAuthentication",
     "rest_framework.authentication.BasicAuthentication",
 ]
@@ -545,15 +548,17 @@ def test_first_party_authentication_must_list_importable_classes(value):
 
 
 def test_a_middleware_authenticator_that_cannot_carry_scopes_is_named():
-    with _with(MIDDLEWARE_AUTHENTICATORS=["authstatus.authentication.BasicAuthenticator"]):
+    with _with(
+        MIDDLEWARE_AUTHENTICATORS=["authstatus.enforcement.authenticators.BasicAuthenticator"]
+    ):
         assert check_settings() == []
     with _with(
-        MIDDLEWARE_AUTHENTICATORS=["authstatus.authentication.BasicAuthenticator"],
-        FIRST_PARTY_AUTHENTICATION=["authstatus.authentication.SessionAuthenticator"],
+        MIDDLEWARE_AUTHENTICATORS=["authstatus.enforcement.authenticators.BasicAuthenticator"],
+        FIRST_PARTY_AUTHENTICATION=["authstatus.enforcement.authenticators.SessionAuthenticator"],
     ):
         (warning,) = check_settings()
     assert warning.id == Codes.SCOPELESS_AUTHENTICATION
-    assert "authstatus.authentication.BasicAuthenticator" in warning.msg
+    assert "authstatus.enforcement.authenticators.BasicAuthenticator" in warning.msg
 
 
 def test_drf_without_rest_framework_settings():

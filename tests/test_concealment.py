@@ -45,7 +45,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from authstatus.responses import concealed_challenges
+from authstatus.enforcement.responses import concealed_challenges
 from demo_project.api.models import VaultItem
 from tests.factories import AccessTokenFactory, UserFactory, VaultItemFactory
 from tests.http import BEARER, basic_auth, bearer_auth, challenges, headers_without_date, problem
@@ -327,9 +327,9 @@ def assert_pair(shape: Shape, world: World) -> None:
 
 # --- the property ------------------------------------------------------------------------------
 
-SESSION = "authstatus.authentication.SessionAuthenticator"
+SESSION = "authstatus.enforcement.authenticators.SessionAuthenticator"
 BEARER_AUTHENTICATOR = "authstatus.contrib.oauth2_provider.BearerAuthenticator"
-BASIC_AUTHENTICATOR = "authstatus.authentication.BasicAuthenticator"
+BASIC_AUTHENTICATOR = "authstatus.enforcement.authenticators.BasicAuthenticator"
 
 CONFIGURATIONS = {
     "demo": {},
@@ -851,7 +851,7 @@ def test_uniform_mode_without_drf_authenticates_as_the_middleware_does(
     """Without DRF installed the work is the middleware's: MIDDLEWARE_AUTHENTICATORS."""
     from django.contrib.auth.models import AnonymousUser
 
-    from authstatus.uniform import _plain
+    from authstatus.concealment.uniform import _plain
 
     request = rf.get("/api/vaulx/", HTTP_AUTHORIZATION=bearer_auth("no-such-token"))
     request.user = AnonymousUser()

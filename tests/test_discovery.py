@@ -184,9 +184,9 @@ def test_reachable_with_any_authorization_header(client, alice, authorization, f
     with _authstatus(
         OAUTH2_CHALLENGE=flows,
         MIDDLEWARE_AUTHENTICATORS=[
-            "authstatus.authentication.SessionAuthenticator",
+            "authstatus.enforcement.authenticators.SessionAuthenticator",
             "authstatus.contrib.oauth2_provider.BearerAuthenticator",
-            "authstatus.authentication.BasicAuthenticator",
+            "authstatus.enforcement.authenticators.BasicAuthenticator",
         ],
     ):
         response = client.get(WELL_KNOWN + suffix, **extra)
@@ -280,7 +280,7 @@ def test_metadata_url_names_the_host_the_client_used(client):
 def test_plain_views_with_the_bearer_authenticator_point_at_it_too(client):
     with _authstatus(
         MIDDLEWARE_AUTHENTICATORS=[
-            "authstatus.authentication.SessionAuthenticator",
+            "authstatus.enforcement.authenticators.SessionAuthenticator",
             "authstatus.contrib.oauth2_provider.BearerAuthenticator",
         ]
     ):
@@ -475,7 +475,7 @@ def test_plain_views_with_the_bearer_authenticator(client, flows_on, expired_tok
     with _authstatus(
         OAUTH2_CHALLENGE=True,
         MIDDLEWARE_AUTHENTICATORS=[
-            "authstatus.authentication.SessionAuthenticator",
+            "authstatus.enforcement.authenticators.SessionAuthenticator",
             "authstatus.contrib.oauth2_provider.BearerAuthenticator",
         ],
     ):

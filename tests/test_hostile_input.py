@@ -188,9 +188,9 @@ def test_any_request_meets_every_invariant_with_every_token_place(fuzz_session, 
 
 # --- nothing an admin or a client types can break a header --------------------------------------
 
-SESSION = "authstatus.authentication.SessionAuthenticator"
+SESSION = "authstatus.enforcement.authenticators.SessionAuthenticator"
 BEARER_AUTHENTICATOR = "authstatus.contrib.oauth2_provider.BearerAuthenticator"
-BASIC_AUTHENTICATOR = "authstatus.authentication.BasicAuthenticator"
+BASIC_AUTHENTICATOR = "authstatus.enforcement.authenticators.BasicAuthenticator"
 QUOTED_REALM = 'my "api" \\ realm'
 
 

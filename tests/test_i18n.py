@@ -28,7 +28,7 @@ from authstatus.checks import settings as settings_checks
 from authstatus.checks.codes import Codes
 from authstatus.core import decision as core
 from authstatus.core.challenges import parse_challenges
-from authstatus.i18n import CORE_TEXTS
+from authstatus.enforcement.i18n import CORE_TEXTS
 from tests.factories import AccessTokenFactory, UserFactory
 from tests.http import EXPIRED_TOKEN, INVALID_TOKEN, NQSCHAR, bearer, problem
 
@@ -87,8 +87,8 @@ def test_the_committed_mo_is_the_compiled_po(catalog):
 
 
 def test_every_core_text_is_in_the_catalog(catalog):
-    """The core imports no Django, so authstatus.i18n lists its texts for makemessages: a
-    text added to the core and not listed there would reach humans untranslated."""
+    """The core imports no Django, so authstatus.enforcement.i18n lists its texts for
+    makemessages: a text added to the core and not listed there would reach humans untranslated."""
     core_texts = {
         *core.DESCRIPTIONS.values(),
         core.STEP_UP_AUTH_TIME_UNKNOWN,

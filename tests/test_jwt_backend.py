@@ -364,7 +364,7 @@ def test_middleware_enforces_plain_views_with_jwt(client, jwt_settings):
     config = {
         **backend_settings(jwt_settings),
         "MIDDLEWARE_AUTHENTICATORS": [
-            "authstatus.authentication.SessionAuthenticator",
+            "authstatus.enforcement.authenticators.SessionAuthenticator",
             "authstatus.contrib.oauth2_provider.BearerAuthenticator",
         ],
     }

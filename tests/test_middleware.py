@@ -34,9 +34,9 @@ from tests.http import (
 
 pytestmark = pytest.mark.django_db
 
-SESSION = "authstatus.authentication.SessionAuthenticator"
+SESSION = "authstatus.enforcement.authenticators.SessionAuthenticator"
 BEARER_AUTHENTICATOR = "authstatus.contrib.oauth2_provider.BearerAuthenticator"
-BASIC_AUTHENTICATOR = "authstatus.authentication.BasicAuthenticator"
+BASIC_AUTHENTICATOR = "authstatus.enforcement.authenticators.BasicAuthenticator"
 
 
 def _authstatus(**changes) -> override_settings:
@@ -102,7 +102,7 @@ def test_query_may_carry_never_misses_a_parameter(pairs, encode):
     from django.http import QueryDict
     from django.test import RequestFactory
 
-    from authstatus.authentication import query_may_carry
+    from authstatus.enforcement.authenticators import query_may_carry
 
     def part(text: str) -> str:
         return quote(text, safe="") if encode else text

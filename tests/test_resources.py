@@ -25,9 +25,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from authstatus import resources
 from authstatus.core.decision import Access
-from authstatus.routes import route_map
+from authstatus.policies import resolution as resources
+from authstatus.policies.routes import route_map
 from demo_project.api.models import Order
 from tests.factories import AccessTokenFactory, OrderFactory
 from tests.http import challenges, headers_without_date, problem

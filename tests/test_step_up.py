@@ -21,9 +21,9 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from authstatus.client import Action, interpret
 from authstatus.core.challenges import parse_challenges
+from authstatus.enforcement.stepup import SESSION_AUTH_TIME
 from authstatus.models import ResourcePolicy, TokenAuthentication
 from authstatus.policies import PolicyError, rule_from_spec
-from authstatus.stepup import SESSION_AUTH_TIME
 from tests.factories import AccessTokenFactory, ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -383,6 +383,6 @@ def test_authorization_request_max_age_sends_a_stale_session_to_log_in(
 )
 def test_claims_authentication_reads_only_well_typed_claims(claims, expected):
     """For JWT access tokens (RFC 9068 §2.2.1) and introspection answers (RFC 9470 §6.2)."""
-    from authstatus.stepup import claims_authentication
+    from authstatus.enforcement.stepup import claims_authentication
 
     assert claims_authentication(claims) == expected

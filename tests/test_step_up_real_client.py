@@ -27,8 +27,8 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from authstatus.client import Action
+from authstatus.enforcement.stepup import SESSION_AUTH_TIME
 from authstatus.models import TokenAuthentication
-from authstatus.stepup import SESSION_AUTH_TIME
 from tests.factories import ApplicationFactory, UserFactory
 from tests.test_real_clients import TIMEOUT, Transcript
 

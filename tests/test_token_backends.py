@@ -6,8 +6,8 @@ import pytest
 from django.test import RequestFactory
 
 from authstatus import tokens
-from authstatus.authentication import Result, combine
 from authstatus.core.decision import Credentials, CredentialState, Failure
+from authstatus.enforcement.authenticators import Result, combine
 
 
 class Fixed(tokens.TokenBackend):

@@ -47,23 +47,14 @@ LAYERS: dict[str, int] = {
     "authstatus.conf": 0,
     "authstatus.signals": 0,
     "authstatus.checks.codes": 0,  # the check-id registry: a leaf any layer may report from
-    # policies: what is in force
-    "authstatus.policies": 1,
-    "authstatus.specs": 1,
-    "authstatus.resources": 1,
-    "authstatus.routes": 1,
-    "authstatus.decorators": 1,
-    "authstatus.requirements": 1,
+    # the wings
+    "authstatus.policies": 1,  # what is in force
+    "authstatus.decorators": 1,  # public path of policies.declarations
     "authstatus.models": 1,
-    # enforcement: one request, one decision (and concealment beside it)
-    "authstatus.enforcement": 2,
-    "authstatus.authentication": 2,
-    "authstatus.responses": 2,
-    "authstatus.i18n": 2,
-    "authstatus.stepup": 2,
+    "authstatus.enforcement": 2,  # one request, one decision
+    "authstatus.authentication": 2,  # public path of enforcement.authenticators
     "authstatus.tokens": 2,
-    "authstatus.concealment": 2,
-    "authstatus.uniform": 2,
+    "authstatus.concealment": 2,  # a concealed 404 like a missing one
     # adapters
     "authstatus.middleware": 3,
     "authstatus.contrib": 3,

@@ -119,8 +119,8 @@ def _concealment_configured() -> bool:
         for spec in policies
     ):
         return True
-    from authstatus.decorators import declarations
-    from authstatus.routes import route_map
+    from authstatus.policies.declarations import declarations
+    from authstatus.policies.routes import route_map
 
     for endpoint in route_map().endpoints:
         found = declarations(endpoint.callback)

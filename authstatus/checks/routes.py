@@ -16,12 +16,12 @@ from authstatus.checks.concealment import _concealment_configured
 from authstatus.conf import SETTING_NAME, app_settings
 from authstatus.core.decision import Access
 from authstatus.core.matching import PatternError
-from authstatus.specs import PolicyError, rule_from_spec, settings_rules
+from authstatus.policies.specs import PolicyError, rule_from_spec, settings_rules
 
 if TYPE_CHECKING:
     from authstatus.core.decision import Policy
     from authstatus.core.matching import Matcher
-    from authstatus.routes import Endpoint
+    from authstatus.policies.routes import Endpoint
 
 
 @register(Tags.security, Tags.urls)
@@ -56,7 +56,7 @@ def check_routes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
 
 
 def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
-    from authstatus.resources import INHERITED, route_entries
+    from authstatus.policies.resolution import INHERITED, route_entries
 
     out: list[CheckMessage] = []
     for entry in route_entries(include_exempt=False, matcher=matcher):
@@ -87,7 +87,7 @@ def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
 
 
 def _unmatched_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
-    from authstatus.resources import endpoints_matching
+    from authstatus.policies.resolution import endpoints_matching
 
     out: list[CheckMessage] = []
     for spec in specs:
@@ -142,9 +142,9 @@ def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
 
 def _unfiltered_lists(matcher: Matcher[Policy]) -> list[CheckMessage]:
     from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
-    from authstatus.requirements import declared
-    from authstatus.resources import detail_requirements, endpoint_policy
-    from authstatus.routes import route_map
+    from authstatus.policies.requirements import declared
+    from authstatus.policies.resolution import detail_requirements, endpoint_policy
+    from authstatus.policies.routes import route_map
 
     filters = {name: paths[1] for name, paths in declared().items()}
     out: list[CheckMessage] = []

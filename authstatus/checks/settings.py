@@ -14,13 +14,13 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from authstatus.authentication import is_first_party
 from authstatus.checks.codes import Codes
 from authstatus.conf import DEFAULTS, SETTING_NAME, app_settings
 from authstatus.core.challenges import is_token, quote
 from authstatus.core.decision import Access
 from authstatus.core.matching import PatternError, validate_pattern
-from authstatus.specs import PolicyError, rule_from_spec
+from authstatus.enforcement.authenticators import is_first_party
+from authstatus.policies.specs import PolicyError, rule_from_spec
 
 BEARER_METHODS = frozenset({"header", "body", "query"})
 
@@ -480,7 +480,7 @@ def check_requirements(
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping) or not isinstance(raw.get("REQUIREMENTS", {}), Mapping):
         return []  # authstatus.E001 / E008
-    from authstatus.requirements import declared
+    from authstatus.policies.requirements import declared
 
     errors: list[CheckMessage] = []
     for name, paths in sorted(declared().items()):

@@ -453,7 +453,7 @@ def strictest(policies: Iterable[Policy], *, source: str, name: str) -> Policy:
     first policy's order of preference) of the non-empty lists. When no class is common to
     all, nothing can satisfy them and the result is closed to everyone.
 
-    What a route no policy names inherits from its siblings (:mod:`authstatus.resources`):
+    What a route no policy names inherits from its siblings (:mod:`authstatus.policies.resolution`):
     whatever any sibling demands, it demands too.
     """
     items = list(policies)
@@ -547,7 +547,8 @@ DESCRIPTIONS: dict[Outcome, str] = {
     Outcome.UNAVAILABLE: "The access token cannot be checked now. Try again later.",
 }
 """The default ``description`` per refusal, in English (it is also the ASCII-only
-``error_description``); the Django adapter translates it for humans (``authstatus.i18n``)."""
+``error_description``); the Django adapter translates it for humans
+(``authstatus.enforcement.i18n``)."""
 
 
 def decide(

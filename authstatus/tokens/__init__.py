@@ -16,8 +16,8 @@ formed) and hands the token to :func:`check`, so every backend gets the same
 
 The contract of a backend (:class:`TokenBackend`):
 
-* :meth:`~TokenBackend.check` returns a :class:`~authstatus.authentication.Result` for a token
-  it is responsible for, or ``None`` when the token is not of its kind (a JWT backend and an
+* :meth:`~TokenBackend.check` returns a :class:`~authstatus.enforcement.authenticators.Result` for a
+  token it is responsible for, or ``None`` when the token is not of its kind (a JWT backend and an
   opaque string), so the next backend is asked. It never raises for anything the client sent.
 * A result of ``UNKNOWN_TOKEN`` or ``WRONG_ISSUER`` is *provisional*: a later backend may know
   the token (several issuers, or a JWT issuer beside DOT's database). The first provisional
@@ -36,10 +36,10 @@ from asgiref.sync import sync_to_async
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_noop
 
-from authstatus.authentication import Result
 from authstatus.checks.codes import Codes
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Credentials, Failure
+from authstatus.enforcement.authenticators import Result
 from authstatus.tokens import lookup_thread
 
 if TYPE_CHECKING:

@@ -45,10 +45,10 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils.translation import gettext_noop
 
-from authstatus.authentication import Result
 from authstatus.checks.codes import Codes
 from authstatus.core.decision import Credentials, Failure
-from authstatus.stepup import claims_authentication
+from authstatus.enforcement.authenticators import Result
+from authstatus.enforcement.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwt import accepts_audience, is_number
 from authstatus.tokens.remote import Metadata, Unreachable, post_form

@@ -61,10 +61,10 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from django.utils.translation import gettext_noop
 from jwcrypto.jwa import JWA
 
-from authstatus.authentication import Result
 from authstatus.checks.codes import Codes
 from authstatus.core.decision import Credentials, Failure
-from authstatus.stepup import claims_authentication
+from authstatus.enforcement.authenticators import Result
+from authstatus.enforcement.stepup import claims_authentication
 from authstatus.tokens import SCHEME, BackendConfigurationError, TokenBackend, invalid
 from authstatus.tokens.jwks import ALGORITHM_KEYS, KeySet
 from authstatus.tokens.jwks import parse as _parse_keys

@@ -35,13 +35,13 @@ from django.conf import settings
 from hypothesis import strategies as st
 
 from authstatus import policies
-from authstatus.authentication import challenges_for
 from authstatus.contrib.rest_framework import PolicyPermission
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import Access
 from authstatus.decorators import view_policy
 from authstatus.enforcement import middleware_authenticators
+from authstatus.enforcement.authenticators import challenges_for
 from authstatus.middleware import is_drf_view, is_exempt_view
 
 TCHARS = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters

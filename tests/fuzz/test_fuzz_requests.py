@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 
 EVERYTHING = {
     "MIDDLEWARE_AUTHENTICATORS": [
-        "authstatus.authentication.SessionAuthenticator",
+        "authstatus.enforcement.authenticators.SessionAuthenticator",
         "authstatus.contrib.oauth2_provider.BearerAuthenticator",
-        "authstatus.authentication.BasicAuthenticator",
+        "authstatus.enforcement.authenticators.BasicAuthenticator",
     ],
     "BEARER_METHODS": ["header", "body", "query"],
     "CONCEALED_CHALLENGE_PATHS": ["/api/**", "/t/conceal/**"],

@@ -6,10 +6,10 @@ import re
 from typing import Any
 
 from authstatus.core.decision import Policy
-from authstatus.decorators import view_policy
-from authstatus.policies import resolve
-from authstatus.resources import endpoint_policy
-from authstatus.routes import Endpoint, route_map
+from authstatus.policies.declarations import view_policy
+from authstatus.policies.propagation import resolve
+from authstatus.policies.resolution import endpoint_policy
+from authstatus.policies.routes import Endpoint, route_map
 
 __all__ = ["operation_endpoint", "operation_policy", "sample_path"]
 
@@ -26,7 +26,8 @@ def sample_path(path: str) -> str:
 
 def operation_endpoint(path: str, method: str, view: Any) -> Endpoint | None:
     """The route-map endpoint that serves this operation: the view's class, the viewset
-    action, and the path (``{param}`` for ``*``), as :mod:`authstatus.routes` reads them."""
+    action, and the path (``{param}`` for ``*``), as :mod:`authstatus.policies.routes` reads
+    them."""
     glob = _PARAMETER.sub("*", path)
     action = getattr(view, "action", None)
     for endpoint in route_map().endpoints:
@@ -42,7 +43,7 @@ def operation_endpoint(path: str, method: str, view: Any) -> Endpoint | None:
 
 def operation_policy(path: str, method: str, view: Any) -> Policy:
     """The policy in force for ``method`` on the OpenAPI path ``path`` served by ``view``,
-    per resource (:func:`authstatus.resources.endpoint_policy`): the policies that govern
+    per resource (:func:`authstatus.policies.resolution.endpoint_policy`): the policies that govern
     every URL of the route — settings and database, as loaded now — else the view's
     declarations, else ``DEFAULT_ACCESS``, made as strict as the route's named siblings.
     An operation no route-map endpoint matches is decided by its path alone."""

@@ -45,7 +45,7 @@ from authstatus.contrib.rest_framework.authentication import (
 )
 from authstatus.contrib.rest_framework.permissions import PolicyPermission
 from authstatus.core.decision import Access, Policy, Resolution
-from authstatus.responses import PROBLEM_JSON
+from authstatus.enforcement.responses import PROBLEM_JSON
 
 __all__ = ["PROBLEM_SCHEMA", "VALIDATION_PROBLEM_SCHEMA", "AutoSchema"]
 

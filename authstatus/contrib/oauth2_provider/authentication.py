@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 from django.utils.translation import gettext_noop
 
 from authstatus import tokens
-from authstatus.authentication import (
+from authstatus.conf import app_settings
+from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
+from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
+from authstatus.core.decision import Credentials
+from authstatus.enforcement.authenticators import (
     URI_TOKEN_ATTRIBUTE,
     Authenticator,
     Result,
     authorization_header,
     query_may_carry,
 )
-from authstatus.conf import app_settings
-from authstatus.contrib.oauth2_provider.discovery import flow_challenge, resource_metadata_url
-from authstatus.core.challenges import Challenge, bearer_challenge, is_b64token
-from authstatus.core.decision import Credentials
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

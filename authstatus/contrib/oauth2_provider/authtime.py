@@ -6,12 +6,13 @@ authentication the grant was made with), and authstatus does not swap DOT's mode
 :class:`TokenAuthentication` is a side table, keyed to DOT's (possibly swapped) access and
 refresh token models, filled by signals:
 
-* **Authorization code** (and implicit): :class:`~authstatus.middleware.AuthStatusMiddleware`
-  marks the user's request to DOT's authorization view (:data:`authstatus.stepup.authorizing`);
-  when DOT saves the grant there, its row records the *session's* login time and class
-  (:mod:`authstatus.stepup`) — not the consent time: consenting is not authenticating. When
-  the code is exchanged (DOT's ``app_authorized`` signal, token endpoint), the row moves to
-  the access token and its refresh token.
+* **Authorization code** (and implicit): :class:`~authstatus.middleware.AuthStatusMiddleware` marks
+  the user's request to DOT's authorization view
+  (:data:`authstatus.enforcement.stepup.authorizing`); when DOT saves the grant there, its row
+  records the *session's* login time and class (:mod:`authstatus.enforcement.stepup`) — not the
+  consent time: consenting is not authenticating. When the code is exchanged (DOT's
+  ``app_authorized`` signal, token endpoint), the row moves to the access token and its refresh
+  token.
 * **Password grant** (RFC 6749 §4.3): the user's password was checked by that token request:
   its time is the authentication time.
 * **Refresh** (RFC 6749 §6): the new access token inherits its refresh token's row; a refresh
@@ -43,7 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
 
-from authstatus.stepup import authorizing, session_authentication
+from authstatus.enforcement.stepup import authorizing, session_authentication
 
 __all__ = ["RELATED_NAME", "TokenAuthentication", "connect", "token_authentication"]
 

@@ -11,10 +11,10 @@ from django.utils.translation import gettext_noop
 from oauth2_provider.models import AbstractApplication, get_access_token_model
 from oauth2_provider.settings import oauth2_settings
 
-from authstatus.authentication import Result
 from authstatus.contrib.oauth2_provider import tokencache, tokenloader
 from authstatus.contrib.oauth2_provider.authtime import token_authentication
 from authstatus.core.decision import CLIENT_CREDENTIALS_GRANT, Credentials, Failure
+from authstatus.enforcement.authenticators import Result
 from authstatus.tokens import SCHEME, TokenBackend, invalid
 
 if TYPE_CHECKING:

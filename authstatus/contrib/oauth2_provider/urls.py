@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.urls import path
 
 from authstatus.contrib.oauth2_provider.views import ResourceMetadataView, ServerMetadataView
-from authstatus.decorators import exempt
+from authstatus.policies.declarations import exempt
 
 # @exempt: the middleware never enforces it, whatever EXEMPT_NAMESPACES says; the document
 # must be reachable with any Authorization header (RFC 9728 §3.1 has the client fetch it

@@ -1,7 +1,7 @@
 """Concealed refusals of requests without credentials, answered before DRF dispatches.
 
 A ``GET`` or ``HEAD`` that presents no credentials to a concealed DRF route ends, through DRF,
-in the project's one ``404`` (:func:`~authstatus.responses.not_found_response`): DRF's
+in the project's one ``404`` (:func:`~authstatus.enforcement.responses.not_found_response`): DRF's
 ``Request``, content negotiation, authentication loop, permission check and exception handler
 change nothing in that answer, but cost more than the rest of the request (a concealed
 refusal took 2.6 times a missing URL).
@@ -12,7 +12,7 @@ with the very steps DRF would take:
   results are left on the request, so a request that does present credentials is not
   authenticated twice when DRF takes over);
 * the policy :class:`~authstatus.contrib.rest_framework.PolicyPermission` would resolve
-  (:func:`authstatus.resources.request_policy` of the callback: its action for viewsets),
+  (:func:`authstatus.policies.resolution.request_policy` of the callback: its action for viewsets),
   left on the request for ``PolicyPermission`` when DRF takes over;
 * the same decision, and the same ``access_denied`` signal (sender: the view class).
 
@@ -33,7 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
-from authstatus.authentication import Authenticator, Result
+from authstatus.concealment.uniform import match_as_a_route, walk_later_patterns
 from authstatus.conf import on_reload
 from authstatus.contrib.rest_framework.authentication import (
     RESULTS_ATTRIBUTE,
@@ -43,10 +43,10 @@ from authstatus.contrib.rest_framework.decisions import remember_policy
 from authstatus.contrib.rest_framework.exceptions import exception_handler
 from authstatus.contrib.rest_framework.permissions import PolicyPermission
 from authstatus.core.decision import Access, CredentialState, Policy
-from authstatus.enforcement import evaluate, notify
-from authstatus.resources import request_policy
-from authstatus.responses import not_found_response
-from authstatus.uniform import match_as_a_route, walk_later_patterns
+from authstatus.enforcement.authenticators import Authenticator, Result
+from authstatus.enforcement.evaluation import evaluate, notify
+from authstatus.enforcement.responses import not_found_response
+from authstatus.policies.resolution import request_policy
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -133,8 +133,8 @@ def refuse_anonymous(
 ) -> HttpResponse | None:
     """The concealed ``404`` for ``request`` to the DRF view ``view_func`` when it presents no
     credentials and its policy — the one ``PolicyPermission`` resolves, or ``policy`` for the
-    uniform view (:mod:`authstatus.uniform`) — is concealed and refuses that; ``None`` when
-    DRF must answer."""
+    uniform view (:mod:`authstatus.concealment.uniform`) — is concealed and refuses that;
+    ``None`` when DRF must answer."""
     if request.method not in METHODS:
         return None
     uniform = policy is not None

@@ -1,11 +1,11 @@
 """DRF authentication classes that report *why* they failed.
 
-Each wraps a framework-neutral :class:`~authstatus.authentication.Authenticator`. On valid
-credentials ``authenticate`` returns ``(user, auth)`` as DRF expects; on absent ones ``None``;
+Each wraps a framework-neutral :class:`~authstatus.enforcement.authenticators.Authenticator`. On
+valid credentials ``authenticate`` returns ``(user, auth)`` as DRF expects; on absent ones ``None``;
 on malformed or invalid ones it raises :class:`CredentialsRejected` carrying the full
-:class:`~authstatus.authentication.Result`, so a bad token is never silently anonymous —
-not even on an ``AllowAny`` view — and the exception handler can answer precisely.
-Results are cached on the request, so evaluating an authenticator twice costs nothing.
+:class:`~authstatus.enforcement.authenticators.Result`, so a bad token is never silently anonymous —
+not even on an ``AllowAny`` view — and the exception handler can answer precisely. Results are
+cached on the request, so evaluating an authenticator twice costs nothing.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rest_framework import authentication as drf_authentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from authstatus.authentication import (
+from authstatus.contrib.oauth2_provider.authentication import BearerAuthenticator
+from authstatus.core.challenges import format_challenge
+from authstatus.core.decision import CredentialState
+from authstatus.enforcement.authenticators import (
     Authenticator,
     BasicAuthenticator,
     Result,
     SessionAuthenticator,
 )
-from authstatus.contrib.oauth2_provider.authentication import BearerAuthenticator
-from authstatus.core.challenges import format_challenge
-from authstatus.core.decision import CredentialState
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

@@ -8,7 +8,8 @@ when logging in can help, a "Log in" link to ``LOGIN_URL?next=<path>`` in the na
 own link needs ``rest_framework.urls``; this one does not).
 
 Concealed ``404``\\ s are not rendered here: every ``404`` stays
-:func:`~authstatus.responses.not_found_response`, byte for byte the one of a missing URL.
+:func:`~authstatus.enforcement.responses.not_found_response`, byte for byte the one of a missing
+URL.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rest_framework.response import Response
 
 from authstatus.conf import app_settings
 from authstatus.core.decision import Outcome, Resolution
-from authstatus.responses import finish_refusal, login_url, problem
+from authstatus.enforcement.responses import finish_refusal, login_url, problem
 
 if TYPE_CHECKING:
     from django.http import HttpResponse

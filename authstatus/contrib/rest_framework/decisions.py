@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_noop
 from rest_framework.exceptions import AuthenticationFailed
 
-from authstatus.authentication import (
+from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
+from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
+from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
+from authstatus.enforcement.authenticators import (
     LazyChallenges,
     Result,
     authorization_header,
     combine,
     is_first_party,
 )
-from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
-from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
-from authstatus.core.decision import Credentials, Decision, Failure, Policy, refuse
-from authstatus.enforcement import evaluate, notify
-from authstatus.resources import request_policy
+from authstatus.enforcement.evaluation import evaluate, notify
+from authstatus.policies.resolution import request_policy
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -53,7 +53,7 @@ def is_object_route(view: Any) -> bool:
 
 
 # Where the policy resolved for a request is left on Django's request, with the method it was
-# resolved for (not authstatus.decorators.POLICY_ATTRIBUTE: a view's declared policy).
+# resolved for (not authstatus.policies.declarations.POLICY_ATTRIBUTE: a view's declared policy).
 _RESOLVED_ATTRIBUTE = "_authstatus_resolved_policy"
 
 
@@ -66,8 +66,9 @@ def remember_policy(request: HttpRequest, method: str, policy: Policy) -> None:
 
 
 def view_policy_in_force(request: Request, view: APIView) -> Policy:
-    """The policy in force for a DRF request (:func:`authstatus.resources.request_policy`),
-    resolved once per request and method (:func:`remember_policy`).
+    """The policy in force for a DRF request
+    (:func:`authstatus.policies.resolution.request_policy`), resolved once per request and method
+    (:func:`remember_policy`).
 
     ``request.method`` is DRF's: the method DRF decides for, which ``clone_request`` changes
     when the ``OPTIONS`` metadata asks what each method would be allowed (and a form's

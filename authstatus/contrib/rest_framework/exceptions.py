@@ -2,15 +2,15 @@
 
 * :class:`~authstatus.contrib.rest_framework.permissions.AccessDenied` is rendered as decided
   (a refused CORS preflight as the empty ``200`` of
-  :func:`~authstatus.responses.preflight_response`: the handler method has not run).
+  :func:`~authstatus.enforcement.responses.preflight_response`: the handler method has not run).
 * Authentication failures (ours or a third party's), ``NotAuthenticated`` and
   ``PermissionDenied`` from any permission class are decided again with everything the
   request presented, so the status no longer depends on which authentication class is first
   (DRF's ``APIView.handle_exception`` consults only ``authenticators[0]``).
-* Every 404 — ``Http404``, ``NotFound`` or a concealed refusal — is rendered by the same
-  function as ``handler404`` (:func:`~authstatus.responses.not_found_response`), and without
-  the ``Allow`` and ``Vary: Accept`` headers DRF adds to every response of its views: a
-  concealed DRF route answers exactly like a URL no route matches.
+* Every 404 — ``Http404``, ``NotFound`` or a concealed refusal — is rendered by the same function as
+  ``handler404`` (:func:`~authstatus.enforcement.responses.not_found_response`), and without the
+  ``Allow`` and ``Vary: Accept`` headers DRF adds to every response of its views: a concealed DRF
+  route answers exactly like a URL no route matches.
 * An exception raised before authentication ran (content negotiation's ``406``, a versioning
   error, a query string too large to read) would otherwise answer before the policy could
   refuse — a ``406`` where a missing URL gets ``404``. The request is decided first; a refusal
@@ -30,6 +30,7 @@ from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from authstatus.concealment.uniform import under_uniform_paths, walk_later_patterns
 from authstatus.conf import app_settings
 from authstatus.contrib.rest_framework.browsable import browsable_refusal
 from authstatus.contrib.rest_framework.decisions import (
@@ -41,15 +42,14 @@ from authstatus.contrib.rest_framework.decisions import (
 from authstatus.contrib.rest_framework.permissions import AccessDenied, PolicyPermission
 from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, Outcome, refuse
-from authstatus.enforcement import log_concealed_failure
-from authstatus.policies import PoliciesUnavailable
-from authstatus.responses import (
+from authstatus.enforcement.evaluation import log_concealed_failure
+from authstatus.enforcement.responses import (
     not_found_response,
     preflight_response,
     render_decision,
     unavailable_response,
 )
-from authstatus.uniform import under_uniform_paths, walk_later_patterns
+from authstatus.policies.propagation import PoliciesUnavailable
 
 __all__ = ["exception_handler"]
 

@@ -17,7 +17,7 @@ from authstatus.contrib.rest_framework.decisions import (
     view_policy_in_force,
 )
 from authstatus.core.decision import Access
-from authstatus.enforcement import UserPrincipal
+from authstatus.enforcement.evaluation import UserPrincipal
 
 if TYPE_CHECKING:
     from rest_framework.request import Request

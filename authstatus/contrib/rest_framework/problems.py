@@ -34,7 +34,7 @@ from rest_framework.settings import api_settings
 
 from authstatus.conf import app_settings
 from authstatus.core.decision import Resolution
-from authstatus.responses import PROBLEM_JSON
+from authstatus.enforcement.responses import PROBLEM_JSON
 
 __all__ = ["PROBLEM_TYPES", "ProblemResponse", "api_problem", "problem_response"]
 

@@ -1,10 +1,10 @@
-"""The DRF side of uniform concealment (:mod:`authstatus.uniform`): a view that refuses every
-request as a concealed DRF route would, with the project's default authentication classes.
+"""The DRF side of uniform concealment (:mod:`authstatus.concealment.uniform`): a view that refuses
+every request as a concealed DRF route would, with the project's default authentication classes.
 
 It runs through DRF's ``APIView.dispatch`` — content negotiation, the authentication loop
-(``request.user``), ``authenticate_header()`` on a failure, the permission check — and
-authstatus's decision and ``404`` rendering, with :data:`~authstatus.uniform.UNIFORM_POLICY`
-in place of the policy of the path. No throttling: a missing URL is never throttled.
+(``request.user``), ``authenticate_header()`` on a failure, the permission check — and authstatus's
+decision and ``404`` rendering, with :data:`~authstatus.concealment.uniform.UNIFORM_POLICY` in place
+of the policy of the path. No throttling: a missing URL is never throttled.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
+from authstatus.concealment.uniform import UNIFORM_POLICY
 from authstatus.contrib.rest_framework.decisions import decide_view
 from authstatus.contrib.rest_framework.exceptions import _authenticated, _not_found, _unavailable
 from authstatus.contrib.rest_framework.permissions import AccessDenied
-from authstatus.enforcement import log_concealed_failure
-from authstatus.policies import PoliciesUnavailable
-from authstatus.uniform import UNIFORM_POLICY
+from authstatus.enforcement.evaluation import log_concealed_failure
+from authstatus.policies.propagation import PoliciesUnavailable
 
 if TYPE_CHECKING:
     from django.http import HttpResponse

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from authstatus.core.decision import Policy
-from authstatus.resources import INHERITED, route_entries
+from authstatus.policies.resolution import INHERITED, route_entries
 
 
 def describe(policy: Policy | None) -> str:

@@ -33,8 +33,6 @@ from django.utils.encoding import escape_uri_path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from authstatus import policies
-from authstatus.authentication import in_query, query_may_carry
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge, format_challenges
 from authstatus.core.decision import (
@@ -47,7 +45,9 @@ from authstatus.core.decision import (
     decide,
 )
 from authstatus.core.matching import Matcher, PatternError, Rule
-from authstatus.i18n import describe
+from authstatus.enforcement.authenticators import in_query, query_may_carry
+from authstatus.enforcement.i18n import describe
+from authstatus.policies import propagation as policies
 
 __all__ = [
     "PROBLEM_JSON",

@@ -2,7 +2,7 @@
 
 Django's ``login()`` sends ``user_logged_in``; :func:`user_logged_in` (connected in
 :meth:`authstatus.apps.AuthStatusConfig.ready`) records the time in the session, and
-:class:`~authstatus.authentication.SessionAuthenticator` reads it into the request's
+:class:`~authstatus.enforcement.authenticators.SessionAuthenticator` reads it into the request's
 credentials, where ``max_age`` policies compare it with the clock. A session that logged in
 before this was installed has no recorded time: it fails ``max_age`` policies until the user
 logs in again (fail closed).

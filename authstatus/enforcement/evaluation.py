@@ -19,11 +19,11 @@ from asgiref.sync import sync_to_async
 from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 
-from authstatus.authentication import Authenticator, Result, combine
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.challenges import Challenge
 from authstatus.core.decision import CredentialState, Decision, Policy, decide
-from authstatus.requirements import requirement
+from authstatus.enforcement.authenticators import Authenticator, Result, combine
+from authstatus.policies.requirements import requirement
 from authstatus.signals import access_denied
 
 if TYPE_CHECKING:
@@ -90,12 +90,12 @@ def evaluate(
     announce: bool = True,
 ) -> tuple[Decision, Result]:
     """Decide ``request`` under ``policy`` (the adapter resolved it:
-    :mod:`authstatus.resources`); ``announce=False`` leaves sending ``access_denied`` to the
-    caller (which knows the final answer only later).
+    :mod:`authstatus.policies.resolution`); ``announce=False`` leaves sending ``access_denied`` to
+    the caller (which knows the final answer only later).
 
-    A CORS preflight (:func:`is_preflight`) is decided under the policy of the route, never
-    a relaxed one: where it is refused, the decision is the core's ``PREFLIGHT`` answer, which
-    the adapter renders without the view (:func:`authstatus.responses.render_decision`)."""
+    A CORS preflight (:func:`is_preflight`) is decided under the policy of the route, never a
+    relaxed one: where it is refused, the decision is the core's ``PREFLIGHT`` answer, which the
+    adapter renders without the view (:func:`authstatus.enforcement.responses.render_decision`)."""
     result = results[0] if len(results) == 1 else combine(results)
     principal = UserPrincipal(result.user) if result.credentials.state is _VALID else None
     # The clock is read here, not in the core, and only when a policy measures an age.

@@ -8,7 +8,7 @@ and rebuilt when a source says it changed. Resolving a request's policy never qu
 database.
 
 Resolution order for a request: the most specific matching rule; else the default the view
-declared in code (:func:`authstatus.decorators.access`); else ``DEFAULT_ACCESS``.
+declared in code (:func:`authstatus.policies.declarations.access`); else ``DEFAULT_ACCESS``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from django.db import close_old_connections, connections, router, transaction
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule, normalize_methods
-from authstatus.specs import (
+from authstatus.policies.specs import (
     DATABASE,
     DEFAULT,
     VIEW,

@@ -2,10 +2,10 @@
 
 A request that Django resolved to a view (``request.resolver_match``) is decided in four steps:
 
-1. Its path is made canonical (:meth:`authstatus.routes.Decorations.canonical`): a DRF format
-   suffix, a router's optional trailing slash or an ``i18n_patterns`` language prefix is
-   removed, so ``/api/orders/4.json``, ``/api/orders/4`` and ``/ja/api/orders/4/`` meet the
-   policies of ``/api/orders/4/``.
+1. Its path is made canonical (:meth:`authstatus.policies.routes.Decorations.canonical`): a DRF
+   format suffix, a router's optional trailing slash or an ``i18n_patterns`` language prefix is
+   removed, so ``/api/orders/4.json``, ``/api/orders/4`` and ``/ja/api/orders/4/`` meet the policies
+   of ``/api/orders/4/``.
 2. The most specific policy matching the canonical path wins (settings or database: see
    :mod:`authstatus.policies`).
 3. Else a policy the view declares in code for the method or viewset action
@@ -17,7 +17,7 @@ A request that Django resolved to a view (``request.resolver_match``) is decided
    inherits concealment, requirements, scopes, groups and permissions from them.
 
 Inheritance, precisely: the siblings of an endpoint are the endpoints of its family
-(:attr:`authstatus.routes.Endpoint.family`) — itself included, for its other methods. A
+(:attr:`authstatus.policies.routes.Endpoint.family`) — itself included, for its other methods. A
 sibling route and method is *named* when a policy matches the sibling's generic sample for
 that method, or the view declares one for that method or action. The inherited policy is the
 :func:`~authstatus.core.decision.strictest` of the named ones of the same kind of method —
@@ -32,12 +32,12 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from authstatus import policies
 from authstatus.conf import on_reload
 from authstatus.core.decision import Policy, strictest
-from authstatus.decorators import declarations, view_policy
-from authstatus.routes import Endpoint, RouteMap, decorations_for, route_map
-from authstatus.specs import DEFAULT, VIEW
+from authstatus.policies import propagation as policies
+from authstatus.policies.declarations import declarations, view_policy
+from authstatus.policies.routes import Endpoint, RouteMap, decorations_for, route_map
+from authstatus.policies.specs import DEFAULT, VIEW
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

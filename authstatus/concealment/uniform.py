@@ -32,13 +32,17 @@ from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.base import BaseHandler
 from django.urls import Resolver404, ResolverMatch
 
-from authstatus.authentication import LazyChallenges, challenges_for
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule
-from authstatus.enforcement import evaluate, log_concealed_failure, middleware_authenticators
-from authstatus.policies import PoliciesUnavailable
-from authstatus.responses import not_found_response, unavailable_response
+from authstatus.enforcement.authenticators import LazyChallenges, challenges_for
+from authstatus.enforcement.evaluation import (
+    evaluate,
+    log_concealed_failure,
+    middleware_authenticators,
+)
+from authstatus.enforcement.responses import not_found_response, unavailable_response
+from authstatus.policies.propagation import PoliciesUnavailable
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

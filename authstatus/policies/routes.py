@@ -10,9 +10,9 @@ forms as its *variants*. A request that reaches an endpoint through a variant is
 against the policies as its canonical path (:meth:`Decorations.canonical`), so a policy written
 for ``/api/orders/*/`` governs ``/api/orders/4.json`` as well.
 
-Endpoints of one view form a *family*: every route of one viewset registration (its list,
-detail and extra-action routes), or every URL of one view class or function. Families are
-what :mod:`authstatus.resources` uses to keep a route no policy names from being weaker than
+Endpoints of one view form a *family*: every route of one viewset registration (its list, detail and
+extra-action routes), or every URL of one view class or function. Families are what
+:mod:`authstatus.policies.resolution` uses to keep a route no policy names from being weaker than
 its siblings.
 
 URL patterns are turned into policy syntax once per URLconf: a path converter or a regex
