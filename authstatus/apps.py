@@ -25,6 +25,11 @@ class AuthStatusConfig(AppConfig):
 
         for feature in checks.FEATURES:  # each module registers its checks when imported
             importlib.import_module(f"authstatus.checks.{feature}")
+        # The adapters register what they contribute (authstatus.enforcement.adapters).
+        if apps.is_installed("rest_framework"):
+            importlib.import_module("authstatus.contrib.rest_framework.adapter")
+        if apps.is_installed("oauth2_provider"):
+            importlib.import_module("authstatus.contrib.oauth2_provider.adapter")
         if apps.is_installed("drf_spectacular"):
             # drf-spectacular finds extensions by import: register the security schemes.
             from authstatus.contrib.drf_spectacular import extensions  # noqa: F401

@@ -46,9 +46,9 @@ from authstatus.enforcement.authenticators import (
 )
 from authstatus.enforcement.evaluation import UserPrincipal, middleware_authenticators, silenced
 from authstatus.enforcement.responses import render_decision
-from authstatus.middleware import is_drf_view, is_exempt_view
+from authstatus.policies.exemptions import is_exempt_view
 from authstatus.policies.resolution import resolve_explained
-from authstatus.policies.routes import route_map
+from authstatus.policies.routes import is_drf_view, route_map
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

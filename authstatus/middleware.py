@@ -29,27 +29,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from django.middleware import common
 from django.urls import (
-    NoReverseMatch,
     Resolver404,
-    get_script_prefix,
     resolve,
-    reverse,
-    set_script_prefix,
 )
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.functional import Promise
 
 from authstatus.conf import app_settings, on_reload
-from authstatus.contrib.rest_framework import anonymous
 from authstatus.core.decision import CredentialState, Decision, Policy
+from authstatus.enforcement import adapters
 from authstatus.enforcement.authenticators import (
     URI_TOKEN_ATTRIBUTE,
     LazyChallenges,
@@ -70,9 +63,10 @@ from authstatus.enforcement.responses import (
     unavailable_response,
 )
 from authstatus.policies import propagation as policies
-from authstatus.policies.declarations import is_exempt
+from authstatus.policies.exemptions import is_exempt_view, login_path, login_view
 from authstatus.policies.propagation import PoliciesUnavailable
 from authstatus.policies.resolution import policy_for, request_policy
+from authstatus.policies.routes import view_kind
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -87,105 +81,19 @@ __all__ = [
 ]
 
 
-def is_drf_view(view_func: Any) -> bool:
-    cls = getattr(view_func, "cls", None)
-    return cls is not None and isinstance(cls, type) and issubclass(cls, _api_view())
-
-
-@functools.cache
-def _api_view() -> type:
-    # Imported on first use: rest_framework.views imports the authentication classes
-    # named in DRF's settings, which import authstatus.
-    from rest_framework.views import APIView
-
-    return APIView
-
-
-def is_exempt_view(view_func: Any, namespaces: Iterable[str], urlconf: str | None = None) -> bool:
-    """Whether the middleware leaves this plain view alone (see the module docstring).
-
-    The login page is recognised by its *view* — the one ``settings.LOGIN_URL`` resolves to
-    in ``urlconf`` (:func:`login_view`) — never by the request's path: ``request.path``
-    carries ``SCRIPT_NAME``, which a client can choose through a proxy that forwards it
-    (gunicorn trusts ``SCRIPT_NAME`` headers from its forwarders), so a protected view whose
-    path is a suffix of ``LOGIN_URL`` would escape enforcement.
-    """
-    if is_exempt(view_func) or set(namespaces) & app_settings.EXEMPT_NAMESPACES:
-        return True
-    login = login_view(urlconf)
-    return login is not None and view_func is login
-
-
-_login_views: dict[str | None, Any] = {}
-
-
-def login_view(urlconf: str | None = None) -> Any:
-    """The view ``settings.LOGIN_URL`` resolves to in ``urlconf`` (``None``: the root one),
-    or ``None`` when it names none (an external login page, a path no route matches).
-
-    Computed once per URLconf and settings (``setting_changed`` of ``LOGIN_URL``,
-    ``ROOT_URLCONF`` or ``FORCE_SCRIPT_NAME`` empties the cache), and independently of the
-    request that happens to ask first: a URL name is reversed without any script prefix,
-    and a path is taken as written, less ``FORCE_SCRIPT_NAME`` — never less the request's
-    ``SCRIPT_NAME``, which a client may choose.
-    """
-    try:
-        return _login_views[urlconf]
-    except KeyError:
-        pass
-    view = _resolve_login_view(urlconf)
-    _login_views[urlconf] = view
-    return view
-
-
-def login_path(urlconf: str | None = None) -> str | None:
-    """``LOGIN_URL`` as a path without script prefix (see :func:`login_view`), or ``None``
-    when it is not a local path (``https://sso.example/…``)."""
-    target = settings.LOGIN_URL  # a URL name, a view, a path or a URL (resolve_url's kinds)
-    if isinstance(target, Promise):
-        target = str(target)
-    saved = get_script_prefix()
-    set_script_prefix("/")  # thread-local, restored below: reverse() prepends it
-    try:
-        url = reverse(target, urlconf)
-    except NoReverseMatch:
-        if not isinstance(target, str):
-            return None
-        url = target  # a path (or an external URL), as resolve_url() falls back to
-    finally:
-        set_script_prefix(saved)
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-        return None
-    path = parts.path
-    forced = (getattr(settings, "FORCE_SCRIPT_NAME", None) or "").rstrip("/")
-    if forced and path.startswith(forced + "/"):
-        path = path[len(forced) :]
-    return path
-
-
-def _resolve_login_view(urlconf: str | None) -> Any:
-    path = login_path(urlconf)
-    if path is None:
-        return None
-    try:
-        return resolve(path, urlconf).func
-    except Resolver404:
-        return None
-
-
-on_reload(_login_views.clear, settings=("LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"))
-
-
 # What process_view does for a view, decided once per (view, namespace, URLconf): whether
-# it is enforced is fixed by the route and the settings, never by the request.
-_SKIP, _ENFORCE, _AUTHORIZE, _DRF = 0, 1, 2, 3
+# it is enforced is fixed by the route and the settings, never by the request. A plan is the
+# action and, for an adapter's view or an authorization view, what the adapter registered.
+_SKIP, _ENFORCE, _AUTHORIZE, _ADAPTER = 0, 1, 2, 3
+_Handler = Callable[["HttpRequest", Any], "HttpResponse | None"]
+_Plan = tuple[int, _Handler | None]
+_NOTHING: _Plan = (_SKIP, None)
 _VALID = CredentialState.VALID  # read per request: a module constant costs less (Python 3.11)
-_plans: dict[tuple[Any, str, str | None], int] = {}
+_plans: dict[tuple[Any, str, str | None], _Plan] = {}
 _PLANS_MAX = 10_000  # views made per request (unusual) must not grow it without bound
 
 
-def _plan(request: HttpRequest, view_func: Any) -> int:
+def _plan(request: HttpRequest, view_func: Any) -> _Plan:
     match = request.resolver_match
     namespace = match.namespace if match is not None else ""
     urlconf = getattr(request, "urlconf", None)
@@ -193,27 +101,26 @@ def _plan(request: HttpRequest, view_func: Any) -> int:
     plan = _plans.get(key)
     if plan is None:
         namespaces = match.namespaces if match is not None else ()
-        if is_drf_view(view_func):
-            # PolicyPermission enforces DRF views, exempt namespaces or not; the middleware
-            # answers only a concealed refusal of a request without credentials, as it would,
-            # and only for views whose answer it can know (anonymous.plan).
-            plan = _DRF if _drf_plan(view_func) else _SKIP
+        kind = view_kind(view_func)
+        authorization = adapters.authorization_view()
+        if kind is not None:
+            # The adapter enforces its views (DRF's: PolicyPermission), exempt namespaces or
+            # not; the middleware answers only its refusal before the view dispatches (a
+            # concealed refusal of a request without credentials), for the views whose
+            # answer the adapter can know.
+            found = adapters.pre_dispatch(kind.name)
+            applies = found is not None and found.applies(view_func)
+            plan = (_ADAPTER, found.refuse) if found is not None and applies else _NOTHING
         elif AuthStatusMiddleware._enforces(request, view_func, namespaces):
-            plan = _ENFORCE
-        elif namespaces and _authorization_view(view_func):
-            plan = _AUTHORIZE
+            plan = (_ENFORCE, None)
+        elif namespaces and authorization is not None and authorization.matches(view_func):
+            plan = (_AUTHORIZE, authorization.mark)
         else:
-            plan = _SKIP
+            plan = _NOTHING
         if len(_plans) >= _PLANS_MAX:
             _plans.clear()
         _plans[key] = plan
     return plan
-
-
-def _authorization_view(view_func: Any) -> bool:
-    from authstatus.contrib.oauth2_provider.authtime import authorization_view
-
-    return authorization_view(view_func)
 
 
 on_reload(_plans.clear, settings=("AUTHSTATUS", "LOGIN_URL", "ROOT_URLCONF", "FORCE_SCRIPT_NAME"))
@@ -252,11 +159,11 @@ class AuthStatusMiddleware:
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
-        plan = _plan(request, view_func)
+        plan, handler = _plan(request, view_func)
         if plan != _ENFORCE:
-            if plan == _DRF:
-                return _refuse_anonymous(request, view_func)
-            return _mark_authorization(request, view_func) if plan == _AUTHORIZE else None
+            if plan == _ADAPTER:
+                return _before_dispatch(handler, request, view_func)
+            return handler(request, view_func) if handler is not None else None
         try:
             decision, result = self._decide(request, view_func)
         except PoliciesUnavailable:
@@ -267,12 +174,13 @@ class AuthStatusMiddleware:
         self, request: HttpRequest, view_func: Callable[..., Any], *arguments: Any
     ) -> HttpResponse | None:
         """:meth:`process_view` in async mode (the view's args and kwargs are unused)."""
-        plan = _plan(request, view_func)
+        plan, handler = _plan(request, view_func)
         if plan != _ENFORCE:
-            if plan == _AUTHORIZE:  # DOT's sync view reads the session: it runs in a thread
-                return await sync_to_async(_mark_authorization)(request, view_func)
-            if plan == _DRF:  # DRF views are sync: the view runs in a thread too
-                return await sync_to_async(_refuse_anonymous)(request, view_func)
+            if plan == _AUTHORIZE and handler is not None:
+                # DOT's sync view reads the session: it runs in a thread
+                return await sync_to_async(handler)(request, view_func)
+            if plan == _ADAPTER:  # DRF views are sync: the view runs in a thread too
+                return await sync_to_async(_before_dispatch)(handler, request, view_func)
             return None
         try:
             decision, result = await self._adecide(request, view_func)
@@ -283,7 +191,7 @@ class AuthStatusMiddleware:
     @staticmethod
     def _enforces(request: HttpRequest, view_func: Any, namespaces: Iterable[str]) -> bool:
         return not (
-            is_drf_view(view_func)
+            view_kind(view_func) is not None
             or is_exempt_view(view_func, namespaces, getattr(request, "urlconf", None))
         )
 
@@ -372,31 +280,17 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _drf_plan(view_func: Any) -> bool:
-    return anonymous.plan(view_func) is not None
-
-
-def _refuse_anonymous(request: HttpRequest, view_func: Any) -> HttpResponse | None:
-    """A DRF view's concealed refusal of a request without credentials, answered here rather
-    than by DRF (:mod:`authstatus.contrib.rest_framework.anonymous`); ``None``: DRF decides."""
-    try:
-        return anonymous.refuse_anonymous(request, view_func)
-    except PoliciesUnavailable:
-        return None  # DRF answers the 503, as it does on every enforced route
-
-
-def _mark_authorization(request: HttpRequest, view_func: Any) -> HttpResponse | None:
-    """Keep a request to DOT's authorization view (namespaced, like all of DOT's) in
-    :data:`authstatus.enforcement.stepup.authorizing`, so the grant it creates records the session's
-    authentication time (:mod:`authstatus.contrib.oauth2_provider.authtime`); send the user
-    to the login form first when the request's ``max_age`` asks for a newer login."""
-    from authstatus.contrib.oauth2_provider.authtime import authorization_view, max_age_login
-    from authstatus.enforcement.stepup import authorizing
-
-    if not authorization_view(view_func):
+def _before_dispatch(
+    refuse: _Handler | None, request: HttpRequest, view_func: Any
+) -> HttpResponse | None:
+    """An adapter's refusal before its view dispatches (:mod:`authstatus.enforcement.adapters`);
+    ``None``: the adapter's view decides."""
+    if refuse is None:
         return None
-    authorizing.set(request)
-    return max_age_login(request)
+    try:
+        return refuse(request, view_func)
+    except PoliciesUnavailable:
+        return None  # the adapter answers the 503, as it does on every enforced route
 
 
 def refused_as_concealed(request: HttpRequest) -> bool:
@@ -469,3 +363,6 @@ def _conceals(request: HttpRequest, path: str) -> bool:
     except PoliciesUnavailable:
         return True
     return policy.conceal
+
+
+adapters.register(plain_sender=AuthStatusMiddleware)

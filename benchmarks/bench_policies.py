@@ -34,8 +34,8 @@ class Size:
 
 
 def _registry(size: int) -> tuple[Any, float]:
-    from authstatus import policies
     from authstatus.core.matching import Rule
+    from authstatus.policies import propagation as policies
     from authstatus.policies import specs
 
     route = policies.rule_from_spec(
@@ -54,7 +54,7 @@ def _registry(size: int) -> tuple[Any, float]:
 
 @contextmanager
 def _installed(registry: Any) -> Iterator[None]:
-    from authstatus import policies
+    from authstatus.policies import propagation as policies
 
     saved = policies.registry
     policies.registry = registry
@@ -65,7 +65,7 @@ def _installed(registry: Any) -> Iterator[None]:
 
 
 def run(client: Client, rounds: int) -> list[Size]:
-    from authstatus import policies
+    from authstatus.policies import propagation as policies
 
     registries = {}
     compile_ms = {}

@@ -127,8 +127,8 @@ def _seed(upto: int, have: int) -> int:
 
 
 def _memory(size: int) -> Memory:
-    from authstatus import policies
     from authstatus.core.matching import Matcher
+    from authstatus.policies import propagation as policies
 
     gc.collect()
     t0 = time.perf_counter()
@@ -161,8 +161,8 @@ def _settings(**overrides: Any) -> Iterator[None]:
 
 def _stall(client: Any, mode: str, row: Any) -> Stall:
     """Requests in a thread; the row governing ROUTE changed to ``nobody`` and announced."""
-    from authstatus import policies
     from authstatus.models import ResourcePolicy
+    from authstatus.policies import propagation as policies
     from benchmarks.harness import Call
 
     result = Stall(mode)
@@ -243,8 +243,8 @@ def _save_cost(row: Any) -> float:
 
 def run(client: Any, sizes: tuple[int, ...] = SIZES) -> Result:
     """Django set up, the benchmark database migrated. Leaves the policy table as it found it."""
-    from authstatus import policies
     from authstatus.models import ResourcePolicy
+    from authstatus.policies import propagation as policies
 
     first_pk = (ResourcePolicy.objects.order_by("-pk").values_list("pk", flat=True).first()) or 0
     try:

@@ -76,7 +76,7 @@ def reload_on_requests(settings):
 def _fresh_policies(request):
     """Each test starts with freshly compiled policies (its database is new) and, where it
     uses the database, with them already loaded: steady state, as in a warm process."""
-    from authstatus.policies import registry
+    from authstatus.policies.propagation import registry
 
     registry.reset()
     if "db" in request.fixturenames or request.node.get_closest_marker("django_db"):

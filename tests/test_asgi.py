@@ -251,7 +251,7 @@ def test_the_event_loop_never_loads_policies_itself(
 ):
     """With reloads on requests (``RELOAD_IN_BACKGROUND`` off: with it on, the poller thread
     reloads and no request does), a call on the event loop still never queries."""
-    from authstatus.policies import registry
+    from authstatus.policies.propagation import registry
 
     registry.matcher()  # loaded (a first load has no policies to answer with: it must wait)
 

@@ -296,7 +296,7 @@ def test_bad_policy(spec):
     ],
 )
 def test_a_value_of_the_wrong_type_is_a_policy_error_naming_its_field(spec, field):
-    from authstatus.policies import PolicyError, rule_from_spec
+    from authstatus.policies.propagation import PolicyError, rule_from_spec
 
     with pytest.raises(PolicyError, match=field) as raised:
         rule_from_spec({"path": "/api/x/", **spec}, source="settings", rank=0)

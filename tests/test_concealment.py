@@ -483,7 +483,7 @@ def test_a_dead_session_cookie_is_deleted_on_missing_urls_too(world, credentials
 def test_while_no_policies_load_routes_and_missing_urls_answer_the_same_503(world, monkeypatch):
     """A process that never loaded its policies refuses enforced routes with 503; a URL with
     no route answers the same 503, or the outage would list every route."""
-    from authstatus.policies import registry
+    from authstatus.policies.propagation import registry
 
     def database_down():
         raise RuntimeError("database down")

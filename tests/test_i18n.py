@@ -349,7 +349,7 @@ def test_policy_validation_errors_are_japanese_in_the_admin(client, db):
 
 
 def test_a_policy_error_is_english_for_logs_and_translated_on_demand():
-    from authstatus.policies import PolicyError, build_policy
+    from authstatus.policies.propagation import PolicyError, build_policy
 
     with pytest.raises(PolicyError) as raised:
         build_policy("authenticated", max_age=0)

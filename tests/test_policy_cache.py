@@ -25,7 +25,7 @@ from authstatus.conf import app_settings
 from authstatus.core.challenges import parse_challenges
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
-from authstatus.policies import (
+from authstatus.policies.propagation import (
     VERSION_KEY,
     PolicyRegistry,
     database_rules,
@@ -351,7 +351,7 @@ def test_a_rolled_back_change_is_not_enforced_past_the_poll_interval(client, db)
     transaction rolls back, the next poll drops it (Django has no rollback hook)."""
     from django.db import transaction
 
-    from authstatus.policies import registry
+    from authstatus.policies.propagation import registry
 
     assert client.get("/api/public/").status_code == 200
     with authstatus_settings(POLL_INTERVAL=0.05):

@@ -24,7 +24,7 @@ from authstatus.admin import ResourcePolicyForm
 from authstatus.core.challenges import parse_challenges
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
-from authstatus.policies import database_rules, policies_changed, registry
+from authstatus.policies.propagation import database_rules, policies_changed, registry
 from tests.factories import GroupFactory, UserFactory, corrupted_policy
 from tests.http import DRF_CHALLENGES, policy_form_data
 

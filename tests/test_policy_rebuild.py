@@ -20,7 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from authstatus.core.decision import Access
 from authstatus.core.matching import Rule
 from authstatus.models import ResourcePolicy
-from authstatus.policies import (
+from authstatus.policies.propagation import (
     _STALE,
     PolicyRegistry,
     _uncommitted_change,
@@ -121,7 +121,7 @@ def test_a_request_gives_the_gil_to_a_build_in_progress(background, monkeypatch)
     """While the poller builds, each request sleeps a moment (``_yield_to_build``) so that
     request threads keeping the process busy cannot starve the build; before and after it,
     no request sleeps."""
-    from authstatus import policies
+    from authstatus.policies import propagation as policies
 
     reg, source = background
     yields: list[str] = []

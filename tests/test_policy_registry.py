@@ -28,7 +28,7 @@ from django.test import override_settings
 from authstatus.conf import app_settings
 from authstatus.core.decision import Access
 from authstatus.models import ResourcePolicy
-from authstatus.policies import (
+from authstatus.policies.propagation import (
     VERSION_KEY,
     DatabaseSource,
     PolicyRegistry,

@@ -23,7 +23,7 @@ from authstatus.client import Action, interpret
 from authstatus.core.challenges import parse_challenges
 from authstatus.enforcement.stepup import SESSION_AUTH_TIME
 from authstatus.models import ResourcePolicy, TokenAuthentication
-from authstatus.policies import PolicyError, rule_from_spec
+from authstatus.policies.propagation import PolicyError, rule_from_spec
 from tests.factories import AccessTokenFactory, ApplicationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from authstatus.contrib.oauth2_provider import tokencache
-from authstatus.policies import registry
+from authstatus.policies.propagation import registry
 from tests.factories import AccessTokenFactory, UserFactory
 
 ALIAS = "bearer-tests"

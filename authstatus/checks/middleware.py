@@ -48,7 +48,7 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
 
 def _check_login_view() -> list[CheckMessage]:
     """A local ``LOGIN_URL`` names a view, which the middleware then leaves alone."""
-    from authstatus.middleware import login_path, login_view
+    from authstatus.policies.exemptions import login_path, login_view
 
     path = login_path()
     if path is None or login_view() is not None:

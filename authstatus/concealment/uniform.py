@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction
-from django.apps import apps
 from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.base import BaseHandler
 from django.urls import Resolver404, ResolverMatch
@@ -35,6 +34,7 @@ from django.urls import Resolver404, ResolverMatch
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule
+from authstatus.enforcement import adapters
 from authstatus.enforcement.authenticators import LazyChallenges, challenges_for
 from authstatus.enforcement.evaluation import (
     evaluate,
@@ -164,21 +164,13 @@ on_reload(_later.clear, settings=("ROOT_URLCONF",))
 
 
 def uniform_not_found(request: HttpRequest) -> HttpResponse:
-    """The 404 of a missing URL, after the authentication work of a concealed refusal."""
-    if _drf_installed():
-        from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
-        from authstatus.contrib.rest_framework.uniform import uniform_view
-
-        view = uniform_view()
-        # Without credentials, as a concealed DRF route's refusal is: before DRF dispatches.
-        try:
-            response = refuse_anonymous(request, view, policy=UNIFORM_POLICY)
-        except PoliciesUnavailable:
-            response = None  # DRF answers the 503, as on a concealed route
-        if response is None:
-            response = call_as_routed(request, view)
-            match_as_a_route(request, view)  # what Django built for the concealed route
-        return response
+    """The 404 of a missing URL, after the authentication work of a concealed refusal: through
+    an adapter's view where one registered it (DRF's, so it costs what a concealed DRF route
+    costs: :func:`authstatus.contrib.rest_framework.uniform.uniform_not_found`), else as
+    :class:`~authstatus.middleware.AuthStatusMiddleware` refuses a concealed plain view."""
+    handler = adapters.uniform_not_found()
+    if handler is not None:
+        return handler(request)
     return _plain(request)
 
 
@@ -209,24 +201,8 @@ def match_as_a_route(request: HttpRequest, view: Callable[..., Any]) -> None:
     request.resolver_match = ResolverMatch(view, (), {}, route=request.path_info.lstrip("/"))
 
 
-_drf: dict[int, bool] = {}
-
-
-def _drf_installed() -> bool:
-    """``apps.is_installed("rest_framework")``, remembered per app registry state: it scans
-    every app config, time a concealed route does not spend (override_settings of
-    ``INSTALLED_APPS`` installs a new ``app_configs`` dict, hence the key)."""
-    key = id(apps.app_configs)
-    if key not in _drf:
-        _drf.clear()
-        _drf[key] = apps.is_installed("rest_framework")
-    return _drf[key]
-
-
 def _plain(request: HttpRequest) -> HttpResponse:
     """As :class:`authstatus.middleware.AuthStatusMiddleware` refuses a concealed view."""
-    from authstatus.middleware import AuthStatusMiddleware
-
     authenticators = middleware_authenticators()
     try:
         results = [a.authenticate(request) for a in authenticators]
@@ -235,7 +211,7 @@ def _plain(request: HttpRequest) -> HttpResponse:
             results=results,
             challenges=LazyChallenges(lambda: challenges_for(authenticators, request)),
             policy=UNIFORM_POLICY,
-            sender=AuthStatusMiddleware,
+            sender=adapters.plain_sender(),
         )
     except PoliciesUnavailable:
         return unavailable_response(request)

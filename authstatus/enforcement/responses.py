@@ -45,6 +45,7 @@ from authstatus.core.decision import (
     decide,
 )
 from authstatus.core.matching import Matcher, PatternError, Rule
+from authstatus.enforcement import adapters
 from authstatus.enforcement.authenticators import in_query, query_may_carry
 from authstatus.enforcement.i18n import describe
 from authstatus.policies import propagation as policies
@@ -310,9 +311,8 @@ def concealed_challenges(request: HttpRequest) -> tuple[Challenge, ...]:
         return ()
     if _presents_credentials(request):
         return ()
-    from authstatus.contrib.oauth2_provider.authentication import BearerAuthenticator
-
-    return (BearerAuthenticator().challenge(request),)
+    challenge = adapters.bearer_challenge(request)
+    return () if challenge is None else (challenge,)
 
 
 def _presents_credentials(request: HttpRequest) -> bool:

@@ -305,15 +305,8 @@ def _enforcer(endpoint: Endpoint) -> str:
         return "exempt"
     if endpoint.sample is None:
         return "unknown"
-    if not endpoint.is_drf:
-        return "middleware"
-    from authstatus.contrib.rest_framework.permissions import PolicyPermission
-
-    classes = list(getattr(endpoint.view_class, "permission_classes", ()) or ())
-    if any(isinstance(c, type) and issubclass(c, PolicyPermission) for c in classes):
-        return "PolicyPermission"
-    names = ", ".join(getattr(c, "__name__", str(c)) for c in classes) or "none"
-    return f"permission_classes: {names} (PolicyPermission not used)"
+    kind = endpoint.kind
+    return "middleware" if kind is None else kind.enforced_by(endpoint.callback)
 
 
 def endpoints_matching(pattern: str, methods: str = "") -> list[Endpoint]:

@@ -31,21 +31,27 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
 from authstatus.conf import on_reload
+from authstatus.policies.exemptions import is_exempt_view
 
 __all__ = [
+    "DRF_KIND",
     "METHODS",
     "SENTINEL",
     "Decorations",
     "Endpoint",
     "RouteMap",
+    "ViewKind",
     "decorations_for",
+    "is_drf_view",
+    "register_view_kind",
     "route_map",
+    "view_kind",
 ]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -149,17 +155,70 @@ class Endpoint:
         return self.actions.get(upper) or (self.actions.get("GET") if upper == "HEAD" else None)
 
     @property
-    def is_drf(self) -> bool:
-        from authstatus.middleware import is_drf_view
+    def kind(self) -> ViewKind | None:
+        """The adapter's kind of view, when an adapter enforces this view itself."""
+        return view_kind(self.callback)
 
+    @property
+    def is_drf(self) -> bool:
+        """Whether DRF's adapter enforces this view (``PolicyPermission``)."""
         return is_drf_view(self.callback)
 
     @property
     def exempt(self) -> bool:
-        """Left alone by the middleware (DRF views never are: ``PolicyPermission`` enforces)."""
-        from authstatus.middleware import is_exempt_view
+        """Left alone: neither an adapter's view (DRF views never are: ``PolicyPermission``
+        enforces) nor one the middleware enforces (:mod:`authstatus.policies.exemptions`)."""
+        return self.kind is None and is_exempt_view(self.callback, self.namespaces)
 
-        return not self.is_drf and is_exempt_view(self.callback, self.namespaces)
+
+DRF_KIND = "drf"
+"""The name of the view kind the DRF adapter registers."""
+
+
+class ViewKind(Protocol):
+    """A kind of view that an adapter enforces itself, as DRF's adapter enforces ``APIView``
+    subclasses with ``PolicyPermission``. The adapter registers it when it loads
+    (:func:`register_view_kind`); the middleware leaves such views to it, and the route map
+    asks it who enforces a view. Nothing here imports an adapter.
+
+    Contract: :meth:`matches` and :meth:`enforced_by` only look at the view; they neither
+    query nor import anything per call.
+    """
+
+    name: str
+
+    def matches(self, callback: Any) -> bool:
+        """Whether ``callback``, the view a URL pattern names, is of this kind."""
+        ...
+
+    def enforced_by(self, callback: Any) -> str:
+        """Who enforces the policies on the view, as ``authstatus_routes`` shows it:
+        ``PolicyPermission``, or what its permission classes are instead."""
+        ...
+
+
+_VIEW_KINDS: list[ViewKind] = []
+
+
+def register_view_kind(kind: ViewKind) -> None:
+    """Register an adapter's kind of view (once per name: a second registration of a name
+    replaces the first)."""
+    _VIEW_KINDS[:] = [k for k in _VIEW_KINDS if k.name != kind.name] + [kind]
+
+
+def view_kind(callback: Any) -> ViewKind | None:
+    """The registered kind ``callback`` is of, or ``None``: a plain Django view (function or
+    class-based), which the middleware enforces unless it is exempt."""
+    for kind in _VIEW_KINDS:
+        if kind.matches(callback):
+            return kind
+    return None
+
+
+def is_drf_view(callback: Any) -> bool:
+    """Whether DRF's adapter enforces ``callback`` (a view of the kind it registered)."""
+    kind = view_kind(callback)
+    return kind is not None and kind.name == DRF_KIND
 
 
 @dataclass

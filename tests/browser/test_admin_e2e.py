@@ -28,7 +28,7 @@ from django.core.management import call_command
 
 from authstatus.core.challenges import parse_challenges
 from authstatus.models import ResourcePolicy
-from authstatus.policies import resolve_explained, settings_rules
+from authstatus.policies.propagation import resolve_explained, settings_rules
 from demo_project.api.policies import BASELINE_POLICIES
 
 pytestmark = pytest.mark.browser

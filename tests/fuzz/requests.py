@@ -34,7 +34,6 @@ from urllib.parse import unquote_to_bytes
 from django.conf import settings
 from hypothesis import strategies as st
 
-from authstatus import policies
 from authstatus.contrib.rest_framework import PolicyPermission
 from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import ChallengeSyntaxError, parse_challenges
@@ -42,7 +41,9 @@ from authstatus.core.decision import Access
 from authstatus.decorators import view_policy
 from authstatus.enforcement import middleware_authenticators
 from authstatus.enforcement.authenticators import challenges_for
-from authstatus.middleware import is_drf_view, is_exempt_view
+from authstatus.policies import propagation as policies
+from authstatus.policies.exemptions import is_exempt_view
+from authstatus.policies.routes import is_drf_view
 
 TCHARS = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters
 B64TOKEN_CHARS = string.ascii_letters + string.digits + "-._~+/"

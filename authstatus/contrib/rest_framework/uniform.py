@@ -17,7 +17,8 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
-from authstatus.concealment.uniform import UNIFORM_POLICY
+from authstatus.concealment.uniform import UNIFORM_POLICY, call_as_routed, match_as_a_route
+from authstatus.contrib.rest_framework.anonymous import refuse_anonymous
 from authstatus.contrib.rest_framework.decisions import decide_view
 from authstatus.contrib.rest_framework.exceptions import _authenticated, _not_found, _unavailable
 from authstatus.contrib.rest_framework.permissions import AccessDenied
@@ -25,7 +26,7 @@ from authstatus.enforcement.evaluation import log_concealed_failure
 from authstatus.policies.propagation import PoliciesUnavailable
 
 if TYPE_CHECKING:
-    from django.http import HttpResponse
+    from django.http import HttpRequest, HttpResponse
     from rest_framework.request import Request
 
 __all__ = ["UniformNotFound", "uniform_exception_handler", "uniform_view"]
@@ -80,3 +81,17 @@ class UniformNotFound(APIView):
 def uniform_view() -> Callable[..., HttpResponse]:
     view: Callable[..., HttpResponse] = UniformNotFound.as_view()
     return view
+
+
+def uniform_not_found(request: HttpRequest) -> HttpResponse:
+    """The uniform ``404`` of a missing URL through DRF: without credentials, refused before
+    DRF dispatches as a concealed DRF route's refusal is; else through the uniform view."""
+    view = uniform_view()
+    try:
+        response = refuse_anonymous(request, view, policy=UNIFORM_POLICY)
+    except PoliciesUnavailable:
+        response = None  # DRF answers the 503, as on a concealed route
+    if response is None:
+        response = call_as_routed(request, view)
+        match_as_a_route(request, view)  # what Django built for the concealed route
+    return response
