@@ -34,7 +34,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "queryset": {"PREPARED_TOKEN_QUERY": False},
 }
 # Not a setting: a no-op execute wrapper on the connection (as django-debug-toolbar installs),
-# which puts the prepared token lookup on Django's cursor instead of the driver's.
+# which every query then goes through: what observing the token lookup costs.
 OBSERVED = "observed"
 
 
@@ -157,7 +157,7 @@ def scenarios(t: Tokens) -> list[Scenario]:
         ),
         Scenario(
             "bearer_observed",
-            "authstatus Bearer, token lookup on Django's cursor (an execute wrapper installed)",
+            "authstatus Bearer, an execute wrapper installed (as django-debug-toolbar)",
             Call(a, "/api/bearer/", t.valid),
             200,
             group=OBSERVED,

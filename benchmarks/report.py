@@ -16,7 +16,10 @@ from benchmarks.bench_requests import Row
 
 ENFORCEMENT_MAX = 0.05  # policy enforcement adds at most 5 % to a DRF AllowAny request
 POLICIES_MAX = 1.2  # resolution at 10,000 policies within 1.2x of 1 policy
-BEARER_MAX = 0.12  # BearerAuthentication adds at most 12 % of what DOT's class adds (issue 16)
+# BearerAuthentication adds at most 15 % of what DOT's class adds: issue 16 set 12 %, met with a
+# copy of Django's cursor internals; issue 30 runs the lookup through Django's own cursor and
+# restates the target at 15 %.
+BEARER_MAX = 0.15
 CONCEALED_MAX = 1.5  # a concealed refusal without credentials vs a missing URL (issue 16)
 THROUGHPUT_MIN = 2.5  # gunicorn req/s with a valid token vs stock DOT (issue 16)
 MIDDLEWARE_MAX_US = 10.0  # AuthStatusMiddleware adds at most 10 µs to a plain view
@@ -213,9 +216,9 @@ def targets(
     )
     observed = k["bearer_observed"]
     t.lines.append(
-        "info  token lookup on Django's cursor (an execute wrapper or query logging on): "
-        f"{observed.median_us:.1f} µs vs {prepared.median_us:.1f} µs on the driver's cursor "
-        f"(saves {observed.median_us - prepared.median_us:.1f} µs)"
+        "info  token lookup with an execute wrapper installed (as django-debug-toolbar): "
+        f"{observed.median_us:.1f} µs vs {prepared.median_us:.1f} µs without "
+        f"(costs {observed.median_us - prepared.median_us:.1f} µs)"
     )
     concealed, missing = k["a_404_concealed"], k["a_404_missing"]
     t.check(
@@ -564,10 +567,9 @@ file-based cache) that is removed afterwards; the servers listen on 127.0.0.1 on
   `BearerAuthentication` + `PolicyPermission`. Both make one query; DOT's goes through
   oauthlib and builds its query anew per request, authstatus's is compiled once per
   connection (`authstatus/contrib/oauth2_provider/tokenloader.py`).
-- Two rows take that lookup apart: *plain queryset* turns `PREPARED_TOKEN_QUERY` off, and
-  *Django's cursor* installs a no-op execute wrapper (as django-debug-toolbar does), which
-  runs the prepared statement through Django's cursor instead of the driver's. The gap to the
-  bearer row is what each saves
+- Two rows take that lookup apart: *plain queryset* turns `PREPARED_TOKEN_QUERY` off (the gap
+  to the bearer row is what the prepared statement saves), and *execute wrapper* installs a
+  no-op one on the connection (as django-debug-toolbar does): what observing the query costs
   ([`PREPARED_TOKEN_QUERY`](reference/settings.md#prepared_token_query)).
 - **Token cache** rows enable `BEARER_CACHE_SECONDS` (off by default) with a process-local
   `LocMemCache` alias and with the shared file-based cache: a hit costs no query, and with a

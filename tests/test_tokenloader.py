@@ -1,11 +1,10 @@
-"""The prepared token lookup builds the instances ``from_db`` builds, or calls ``from_db``.
+"""The prepared token lookup builds the instances Django's ``select_related`` queryset builds.
 
-:mod:`authstatus.contrib.oauth2_provider.tokenloader` fills the instances' ``__dict__``
-directly when that is provably what ``Model.from_db`` would do, and applies SQLite's datetime
-and boolean converters in one pass. These tests compare its instances with the ones Django's
-own ``select_related`` queryset builds, attribute by attribute, and check that anything that
-could make ``from_db`` do more (a ``pre_init``/``post_init`` receiver, a model that overrides
-construction or a field's descriptor) makes it use ``from_db``.
+:mod:`authstatus.contrib.oauth2_provider.tokenloader` compiles the queryset once and runs it
+through Django's cursor, building the instances with ``Model.from_db`` and Django's related
+populators. These tests compare its instances with the queryset's, attribute by attribute,
+and check that what observes or guards a query through Django's cursor (execute wrappers,
+query logging, a broken ``atomic`` block, an event loop, the error translation) sees it.
 """
 
 from __future__ import annotations
@@ -15,12 +14,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import models
 from django.db.models.signals import post_init, pre_init
 from django.test import override_settings
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 from oauth2_provider.models import AccessToken
 
 from authstatus.contrib.oauth2_provider import tokenloader
@@ -63,7 +58,6 @@ def test_instances_are_those_of_the_queryset(alice, kind, django_assert_num_quer
     token = AccessTokenFactory(resource=["http://testserver/"], **kwargs)
     loader = tokenloader._loader(AccessToken, "default")
     assert loader is not None
-    assert loader.builders
     with django_assert_num_queries(1):
         loaded = tokenloader.load(AccessToken, _checksum(token))
     expected = _expected(token)
@@ -107,9 +101,9 @@ def test_naive_datetimes_without_time_zone_support(alice):
 
 
 @pytest.mark.parametrize(("signal", "model"), [(post_init, User), (pre_init, AccessToken)])
-def test_an_init_receiver_makes_the_lookup_call_from_db(alice, signal, model):
-    """A receiver for one of the models: ``from_db`` runs (so the receiver fires), with the
-    same result."""
+def test_init_receivers_fire_as_for_the_queryset(alice, signal, model):
+    """``from_db`` builds the instances: a receiver for one of the models fires, as it does
+    for the queryset, with the same result."""
     token = AccessTokenFactory(user=alice)
     seen: list[Any] = []
 
@@ -124,49 +118,6 @@ def test_an_init_receiver_makes_the_lookup_call_from_db(alice, signal, model):
     assert seen == [model]
     _same(loaded, _expected(token))
     _same(loaded.user, _expected(token).user)
-    seen.clear()
-    tokenloader.load(AccessToken, _checksum(token))
-    assert seen == []  # disconnected: the direct construction again
-
-
-def _attnames(model: Any) -> list[str]:
-    return [f.attname for f in model._meta.concrete_fields]
-
-
-def _custom_init(self: Any, *args: Any, **kwargs: Any) -> None:
-    models.Model.__init__(self, *args, **kwargs)
-
-
-def _custom_setattr(self: Any, name: str, value: Any) -> None:
-    object.__setattr__(self, name, value)
-
-
-@classmethod  # type: ignore[misc]
-def _custom_from_db(cls: Any, *args: Any, **kwargs: Any) -> Any:
-    return models.Model.from_db.__func__(cls, *args, **kwargs)  # type: ignore[attr-defined]
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("__init__", _custom_init),
-        ("__setattr__", _custom_setattr),
-        ("from_db", _custom_from_db),
-        ("email", property(lambda self: "x")),  # a field's attribute that is not Django's
-    ],
-)
-def test_models_that_customise_construction_get_from_db(monkeypatch, name, value):
-    """Each is what a custom user model may do; then ``from_db`` builds the instance."""
-    assert tokenloader._Builder.maybe(User, _attnames(User)) is not None
-    monkeypatch.setattr(User, name, value)
-    assert tokenloader._Builder.maybe(User, _attnames(User)) is None
-
-
-def test_plain_models_and_deferred_columns():
-    assert tokenloader._Builder.maybe(User, _attnames(User)) is not None
-    assert tokenloader._Builder.maybe(AccessToken, _attnames(AccessToken)) is not None
-    # Not every column loaded: from_db fills in DEFERRED itself.
-    assert tokenloader._Builder.maybe(User, _attnames(User)[:-1]) is None
 
 
 def test_token_authentication_reads_the_joined_row_without_a_query(
@@ -192,93 +143,7 @@ def test_token_authentication_reads_the_joined_row_without_a_query(
         assert token_authentication(plain) == (None, None)
 
 
-@given(
-    value=st.datetimes(),
-    zone=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu"]),
-)
-@hypothesis_settings(max_examples=200, deadline=None)
-def test_datetimes_are_converted_as_django_converts_them(value, zone):
-    """Naive datetimes from SQLite get the connection's time zone as ``make_aware`` gives
-    it (fold included); anything else is Django's converter's business."""
-    from zoneinfo import ZoneInfo
-
-    from django.db import connection
-
-    loader = tokenloader.TokenLoader(AccessToken, "default")
-    # Only SQLite's backend converters are applied in one pass (PostgreSQL has none here).
-    assert bool(loader.datetimes) == (connection.vendor == "sqlite")
-    if connection.vendor != "sqlite":
-        assert not loader.booleans
-        return
-    tz = ZoneInfo(zone)
-    values = [None] * loader.width
-    for pos in loader.datetimes:
-        values[pos] = value
-    connection.__dict__["timezone"] = tz  # the cached_property Django computes from settings
-    try:
-        loader._convert(values, connection)
-        expected = connection.ops.convert_datetimefield_value(value, None, connection)
-    finally:
-        del connection.__dict__["timezone"]
-    for pos in loader.datetimes:
-        got = values[pos]
-        assert (got, got.fold, got.tzinfo, type(got)) == (
-            expected,
-            expected.fold,
-            expected.tzinfo,
-            type(expected),
-        )
-
-
-# --- the driver's cursor (TokenLoader._fetch) ----------------------------------------------
-
-
-def _loaded_on_the_drivers_cursor(monkeypatch: Any, checksum: str) -> Any:
-    """``load()`` for ``checksum`` with Django's ``connection.cursor()`` refused."""
-    from django.db import connection
-
-    def refused(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the lookup used Django's cursor")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(connection, "cursor", refused)
-        return tokenloader.load(AccessToken, checksum)
-
-
-@pytest.mark.parametrize("kind", ["user and application", "no user", "no application"])
-def test_an_unobserved_lookup_runs_on_the_drivers_cursor(alice, kind, monkeypatch):
-    """No execute wrapper, no query logging: the statement runs on the driver's cursor
-    (SQLite, PostgreSQL) and builds the instances the queryset builds."""
-    from django.db import connection
-    from django.utils import timezone
-
-    kwargs: dict[str, object] = {"user": alice}
-    kwargs.update(
-        {"no user": {"user": None}, "no application": {"application": None}}.get(kind, {})
-    )
-    token = AccessTokenFactory(resource=["http://testserver/"], **kwargs)
-    TokenAuthentication.objects.update_or_create(
-        access_token=token, defaults={"auth_time": timezone.now(), "acr": "mfa"}
-    )
-    loader = tokenloader._loader(AccessToken, "default")
-    assert loader is not None
-    assert loader.driver_cursor is not None
-    if connection.vendor == "sqlite":
-        assert ":p0" in loader.driver_sql
-        assert "%(" not in loader.driver_sql
-    else:
-        assert loader.driver_sql == loader.sql
-    assert not connection.queries_logged
-    assert not connection.execute_wrappers
-    loaded = _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
-    expected = _expected(token)
-    _same(loaded, expected)
-    for name in ("user", "application", RELATED_NAME):
-        if getattr(expected, name) is None:
-            assert getattr(loaded, name) is None
-        else:
-            _same(getattr(loaded, name), getattr(expected, name))
-    assert _loaded_on_the_drivers_cursor(monkeypatch, "0" * 64) is None
+# --- through Django's cursor -----------------------------------------------------------------
 
 
 def test_an_execute_wrapper_sees_the_lookup(alice):
@@ -331,7 +196,7 @@ def test_a_broken_transaction_is_refused_as_djangos_cursor_refuses_it(alice, mon
     with transaction.atomic():
         transaction.set_rollback(True)
         with pytest.raises(TransactionManagementError) as ours:
-            _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
+            tokenloader.load(AccessToken, _checksum(token))
         with pytest.raises(TransactionManagementError) as djangos:
             _on_djangos_cursor()
     assert str(ours.value) == str(djangos.value)
@@ -344,12 +209,12 @@ def _loaded_without_a_joined_table(monkeypatch: Any, token: Any) -> Any:
         with connection.cursor() as cursor:
             table = connection.ops.quote_name(TokenAuthentication._meta.db_table)
             cursor.execute(f"DROP TABLE {table}")
-        return _loaded_on_the_drivers_cursor(monkeypatch, _checksum(token))
+        return tokenloader.load(AccessToken, _checksum(token))
 
 
 def test_a_driver_error_is_raised_as_djangos(alice, monkeypatch):
     """A table of the join gone: the driver's error, translated by Django's wrapper
-    (``django.db.utils``), as the queryset would raise it."""
+    (``django.db.utils``), as the queryset raises it."""
     from django.db import DatabaseError
 
     token = AccessTokenFactory(user=alice)
@@ -375,13 +240,3 @@ def test_the_lookup_is_refused_on_an_event_loop(alice):
 
     with pytest.raises(SynchronousOnlyOperation):
         asyncio.run(on_the_loop())
-
-
-def test_a_connection_without_what_the_drivers_path_uses_gets_djangos_cursor(alice, monkeypatch):
-    """Should a Django release rename one of the connection methods the driver's-cursor
-    path calls, the statement is prepared for Django's cursor only, and still loads."""
-    token = AccessTokenFactory(user=alice)
-    monkeypatch.setattr(tokenloader, "DRIVER_PATH", (*tokenloader.DRIVER_PATH, "renamed"))
-    loader = tokenloader.TokenLoader(AccessToken, "default")
-    assert loader.driver_cursor is None
-    assert loader(_checksum(token)) == token
