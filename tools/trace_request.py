@@ -30,7 +30,6 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
     from django.test.utils import setup_test_environment
-
     from imports import layer  # tools/imports.py
 
     setup_test_environment()
