@@ -899,3 +899,47 @@ def test_concealed_and_missing_take_comparable_time(world):
         f"concealed {medians['concealed'] * 1e3:.2f} ms, missing {medians['missing'] * 1e3:.2f} ms"
     )
     assert 0.1 < ratio < 10, medians
+
+
+# --- decided once ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def decisions():
+    """The decisions made while the test runs: each call of the core's ``decide`` or
+    ``refuse``, wherever it is imported (seen by ``sys.setprofile``)."""
+    import sys
+
+    from authstatus.core import decision as core
+
+    codes = {core.decide.__code__: "decide", core.refuse.__code__: "refuse"}
+    made: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            made.append(codes[frame.f_code])
+
+    sys.setprofile(profile)
+    yield made
+    sys.setprofile(None)
+
+
+@pytest.mark.django_db
+def test_a_concealed_refusal_is_rendered_from_its_decision_not_decided_again(decisions):
+    """Every 404 is rendered from one decision made at import (the core is pure): rendering
+    a concealed refusal adds no decision, and a missing URL makes none."""
+    from tests.factories import OrderFactory
+
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    order = OrderFactory(owner=alice)
+    token = AccessTokenFactory(user=bob, scope="read write").token
+    client = APIClient()
+    assert client.get(f"/api/orders/{order.pk}/").status_code == 404
+    assert decisions == ["decide"]  # before DRF dispatches, without credentials
+    decisions.clear()
+    response = client.get(f"/api/orders/{order.pk}/", HTTP_AUTHORIZATION=bearer_auth(token))
+    assert response.status_code == 404
+    assert decisions == ["decide", "refuse"]  # the route's policy, then the object's owner
+    decisions.clear()
+    assert client.get("/api/no-such-route/").status_code == 404
+    assert decisions == []

@@ -256,7 +256,7 @@ def not_found_response(request: HttpRequest) -> HttpResponse:
     except policies.PoliciesUnavailable:
         return unavailable_response(request)
     _settle_session(request)
-    response = render_decision(request, decide(Credentials.absent(), CONCEALED, None, ()))
+    response = render_decision(request, NOT_FOUND)
     hint = concealed_challenges(request)
     if hint:
         response["WWW-Authenticate"] = format_challenges(hint)
@@ -264,6 +264,9 @@ def not_found_response(request: HttpRequest) -> HttpResponse:
 
 
 CONCEALED = Policy(access=Access.NOBODY, conceal=True, source="not-found")
+NOT_FOUND = decide(Credentials.absent(), CONCEALED, None, ())
+"""The decision every ``404`` is rendered from, concealed or missing: decided once, here (the
+core is pure), so that rendering a concealed refusal does not decide the request again."""
 
 
 def _settle_session(request: HttpRequest) -> None:
