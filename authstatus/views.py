@@ -1,7 +1,7 @@
 """Error views that keep a concealed resource indistinguishable from a missing one.
 
 * ``handler404 = "authstatus.views.page_not_found"`` in the root URLconf. authstatus renders
-  concealed refusals with :func:`authstatus.enforcement.responses.not_found_response`; with this
+  concealed refusals with :func:`authstatus.concealment.notfound.not_found_response`; with this
   view as ``handler404`` Django answers every other 404 — a URL no route matches, ``Http404`` raised
   by any view, the middleware's concealed refusals of plain views — with the very same function, so
   status, headers and body agree byte for byte (RFC 9110 §15.5.4, §15.5.5). Check
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.views import csrf
 
-from authstatus.enforcement.responses import not_found_response
+from authstatus.concealment.notfound import not_found_response
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse

@@ -45,7 +45,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from authstatus.enforcement.responses import concealed_challenges
+from authstatus.concealment.notfound import concealed_challenges
 from demo_project.api.models import VaultItem
 from tests.factories import AccessTokenFactory, UserFactory, VaultItemFactory
 from tests.http import BEARER, basic_auth, bearer_auth, challenges, headers_without_date, problem

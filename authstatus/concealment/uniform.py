@@ -31,6 +31,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.core.handlers.base import BaseHandler
 from django.urls import Resolver404, ResolverMatch
 
+from authstatus.concealment.notfound import not_found_response
 from authstatus.conf import app_settings, on_reload
 from authstatus.core.decision import Access, Policy
 from authstatus.core.matching import Matcher, PatternError, Rule
@@ -41,7 +42,7 @@ from authstatus.enforcement.evaluation import (
     log_concealed_failure,
     middleware_authenticators,
 )
-from authstatus.enforcement.responses import not_found_response, unavailable_response
+from authstatus.enforcement.responses import unavailable_response
 from authstatus.policies.propagation import PoliciesUnavailable
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Concealed refusals of requests without credentials, answered before DRF dispatches.
 
 A ``GET`` or ``HEAD`` that presents no credentials to a concealed DRF route ends, through DRF,
-in the project's one ``404`` (:func:`~authstatus.enforcement.responses.not_found_response`): DRF's
+in the project's one ``404`` (:func:`~authstatus.concealment.notfound.not_found_response`): DRF's
 ``Request``, content negotiation, authentication loop, permission check and exception handler
 change nothing in that answer, but cost more than the rest of the request (a concealed
 refusal took 2.6 times a missing URL).
@@ -33,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 
+from authstatus.concealment.notfound import not_found_response
 from authstatus.concealment.uniform import match_as_a_route, walk_later_patterns
 from authstatus.conf import on_reload
 from authstatus.contrib.rest_framework.authentication import (
@@ -45,7 +46,6 @@ from authstatus.contrib.rest_framework.permissions import PolicyPermission
 from authstatus.core.decision import Access, CredentialState, Policy
 from authstatus.enforcement.authenticators import Authenticator, Result
 from authstatus.enforcement.evaluation import evaluate, notify
-from authstatus.enforcement.responses import not_found_response
 from authstatus.policies.resolution import request_policy
 
 if TYPE_CHECKING:

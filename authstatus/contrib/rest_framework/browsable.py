@@ -8,7 +8,7 @@ when logging in can help, a "Log in" link to ``LOGIN_URL?next=<path>`` in the na
 own link needs ``rest_framework.urls``; this one does not).
 
 Concealed ``404``\\ s are not rendered here: every ``404`` stays
-:func:`~authstatus.enforcement.responses.not_found_response`, byte for byte the one of a missing
+:func:`~authstatus.concealment.notfound.not_found_response`, byte for byte the one of a missing
 URL.
 """
 

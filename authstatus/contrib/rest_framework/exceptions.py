@@ -8,7 +8,7 @@
   request presented, so the status no longer depends on which authentication class is first
   (DRF's ``APIView.handle_exception`` consults only ``authenticators[0]``).
 * Every 404 — ``Http404``, ``NotFound`` or a concealed refusal — is rendered by the same function as
-  ``handler404`` (:func:`~authstatus.enforcement.responses.not_found_response`), and without the
+  ``handler404`` (:func:`~authstatus.concealment.notfound.not_found_response`), and without the
   ``Allow`` and ``Vary: Accept`` headers DRF adds to every response of its views: a concealed DRF
   route answers exactly like a URL no route matches.
 * An exception raised before authentication ran (content negotiation's ``406``, a versioning
@@ -30,6 +30,7 @@ from django.http import Http404, HttpResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
+from authstatus.concealment.notfound import not_found_response
 from authstatus.concealment.uniform import under_uniform_paths, walk_later_patterns
 from authstatus.conf import app_settings
 from authstatus.contrib.rest_framework.browsable import browsable_refusal
@@ -44,7 +45,6 @@ from authstatus.contrib.rest_framework.problems import problem_response
 from authstatus.core.decision import Access, Decision, Outcome, refuse
 from authstatus.enforcement.evaluation import log_concealed_failure
 from authstatus.enforcement.responses import (
-    not_found_response,
     preflight_response,
     render_decision,
     unavailable_response,
