@@ -797,7 +797,7 @@ def test_uniform_mode_makes_a_missing_url_run_the_same_queries(world, pair, cred
         assert missing
     send(shape, chosen.missing, world)
     off = _queries(shape, chosen.missing, world)
-    if "session" not in credentials:  # every 404 reads a session's user (_settle_session)
+    if "session" not in credentials:  # every 404 reads a session's user (settle_session)
         assert not any("oauth2_provider_accesstoken" in q or "auth_user" in q for q in off)
 
 

@@ -16,8 +16,8 @@ from authstatus.enforcement import adapters
 from authstatus.enforcement.authenticators import in_query
 from authstatus.enforcement.responses import (
     TOKEN_PARAMETER,
-    _settle_session,
     render_decision,
+    settle_session,
     unavailable_response,
 )
 from authstatus.policies import propagation as policies
@@ -43,7 +43,7 @@ def not_found_response(request: HttpRequest) -> HttpResponse:
         policies.registry.matcher()
     except policies.PoliciesUnavailable:
         return unavailable_response(request)
-    _settle_session(request)
+    settle_session(request)
     response = render_decision(request, NOT_FOUND)
     hint = concealed_challenges(request)
     if hint:

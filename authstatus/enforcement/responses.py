@@ -53,6 +53,7 @@ __all__ = [
     "preflight_response",
     "problem",
     "render_decision",
+    "settle_session",
     "unavailable_response",
 ]
 
@@ -228,7 +229,7 @@ def _next_path(request: HttpRequest) -> str:
 TOKEN_PARAMETER = "access_token"
 
 
-def _settle_session(request: HttpRequest) -> None:
+def settle_session(request: HttpRequest) -> None:
     """Read the session login as deciding a refusal may have, whatever was decided.
 
     Deciding a concealed refusal can load the session (the session authenticator reads
@@ -255,7 +256,7 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     missing URLs answer it alike: it varies like every refusal, and the session is read as
     deciding would have (unless the session store is down too)."""
     with suppress(Exception):
-        _settle_session(request)
+        settle_session(request)
     body = {
         "type": app_settings.PROBLEM_TYPE_BASE + "policies-unavailable",
         "title": _("Service unavailable"),
