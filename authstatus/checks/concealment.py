@@ -9,11 +9,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.urls import get_resolver
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from authstatus.checks.codes import Codes
 from authstatus.conf import SETTING_NAME
+from authstatus.middleware import CommonMiddleware
+from authstatus.policies.declarations import declarations
+from authstatus.policies.routes import route_map
+from authstatus.views import CSRF_FAILURE_VIEW, HANDLER404, csrf_failure, page_not_found
 
 COMMON_MIDDLEWARE = "authstatus.middleware.CommonMiddleware"
 
@@ -30,9 +36,6 @@ def check_concealment(
     cannot redirect to a concealed route, and a CSRF failure on one is a 404."""
     if not _concealment_configured():
         return []
-    from django.urls import get_resolver
-
-    from authstatus.views import CSRF_FAILURE_VIEW, HANDLER404, csrf_failure, page_not_found
 
     warnings: list[CheckMessage] = []
     if get_resolver().resolve_error_handler(404) is not page_not_found:
@@ -119,8 +122,6 @@ def _concealment_configured() -> bool:
         for spec in policies
     ):
         return True
-    from authstatus.policies.declarations import declarations
-    from authstatus.policies.routes import route_map
 
     for endpoint in route_map().endpoints:
         found = declarations(endpoint.callback)
@@ -136,9 +137,6 @@ def _concealment_configured() -> bool:
 def _stock_common_middleware() -> str | None:
     """The MIDDLEWARE entry that is Django's CommonMiddleware (or a subclass) but not
     authstatus's, if any."""
-    from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
-
-    from authstatus.middleware import CommonMiddleware
 
     for path in getattr(settings, "MIDDLEWARE", None) or []:
         cls = _import(path)

@@ -12,6 +12,7 @@ from django.core.checks import CheckMessage, Tags, Warning, register
 from django.utils.translation import gettext as _
 
 from authstatus.checks.codes import Codes
+from authstatus.policies.exemptions import login_path, login_view
 
 MIDDLEWARE_PATH = "authstatus.middleware.AuthStatusMiddleware"
 
@@ -48,7 +49,6 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
 
 def _check_login_view() -> list[CheckMessage]:
     """A local ``LOGIN_URL`` names a view, which the middleware then leaves alone."""
-    from authstatus.policies.exemptions import login_path, login_view
 
     path = login_path()
     if path is None or login_view() is not None:

@@ -8,14 +8,26 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError, router
 from django.utils.translation import gettext as _
 
 from authstatus.checks.codes import Codes
 from authstatus.checks.concealment import _concealment_configured
 from authstatus.conf import SETTING_NAME, app_settings
 from authstatus.core.decision import Access
-from authstatus.core.matching import PatternError
+from authstatus.core.matching import PatternError, normalize_methods
+from authstatus.models import ResourcePolicy
+from authstatus.policies.requirements import declared
+from authstatus.policies.resolution import (
+    INHERITED,
+    detail_requirements,
+    endpoint_policy,
+    endpoints_matching,
+    route_entries,
+)
+from authstatus.policies.routes import route_map
 from authstatus.policies.specs import PolicyError, rule_from_spec, settings_rules
 
 if TYPE_CHECKING:
@@ -56,7 +68,6 @@ def check_routes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
 
 
 def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
-    from authstatus.policies.resolution import INHERITED, route_entries
 
     out: list[CheckMessage] = []
     for entry in route_entries(include_exempt=False, matcher=matcher):
@@ -87,7 +98,6 @@ def _inheriting_routes(matcher: Matcher[Policy]) -> list[CheckMessage]:
 
 
 def _unmatched_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
-    from authstatus.policies.resolution import endpoints_matching
 
     out: list[CheckMessage] = []
     for spec in specs:
@@ -113,7 +123,6 @@ def _unmatched_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
 
 
 def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
-    from authstatus.core.matching import normalize_methods
 
     seen: dict[tuple[str, frozenset[str]], int] = {}
     out: list[CheckMessage] = []
@@ -142,9 +151,6 @@ def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
 
 def _unfiltered_lists(matcher: Matcher[Policy]) -> list[CheckMessage]:
     from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
-    from authstatus.policies.requirements import declared
-    from authstatus.policies.resolution import detail_requirements, endpoint_policy
-    from authstatus.policies.routes import route_map
 
     filters = {name: paths[1] for name, paths in declared().items()}
     out: list[CheckMessage] = []
@@ -225,7 +231,6 @@ def check_policy_names(
     with ``migrate`` and ``manage.py check --database default``)."""
     if not kwargs.get("databases"):
         return []
-    from django.contrib.auth.models import Group, Permission
 
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
@@ -277,9 +282,6 @@ def check_database_policies(
 ) -> list[CheckMessage]:
     """Every enabled ``ResourcePolicy`` row validates (rows written around ``save()`` may
     not). Runs where database checks run: ``migrate``, ``check --database default``."""
-    from django.db import DatabaseError, router
-
-    from authstatus.models import ResourcePolicy
 
     if not databases or router.db_for_read(ResourcePolicy) not in databases:
         return []

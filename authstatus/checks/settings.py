@@ -20,6 +20,7 @@ from authstatus.core.challenges import is_token, quote
 from authstatus.core.decision import Access
 from authstatus.core.matching import PatternError, validate_pattern
 from authstatus.enforcement.authenticators import is_first_party
+from authstatus.policies.requirements import declared
 from authstatus.policies.specs import PolicyError, rule_from_spec
 
 BEARER_METHODS = frozenset({"header", "body", "query"})
@@ -480,7 +481,6 @@ def check_requirements(
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping) or not isinstance(raw.get("REQUIREMENTS", {}), Mapping):
         return []  # authstatus.E001 / E008
-    from authstatus.policies.requirements import declared
 
     errors: list[CheckMessage] = []
     for name, paths in sorted(declared().items()):

@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 from authstatus.checks.codes import Codes
 from authstatus.conf import DEFAULTS, SETTING_NAME
+from authstatus.tokens import BackendConfigurationError, build
+from authstatus.tokens.jwt import JWTBackend
 
 
 @register(Tags.security)
@@ -22,7 +24,6 @@ def check_token_backends(
     """Every ``TOKEN_BACKENDS`` entry builds (E035; a JWT backend without a JWKS E036, an
     empty or unsafe algorithm list E037; an introspection backend without endpoint or
     client E039) and agrees with this resource's identifier (E038)."""
-    from authstatus.tokens import BackendConfigurationError, build
 
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
@@ -64,8 +65,6 @@ def check_token_backends_reachable(
 ) -> list[CheckMessage]:
     """``check --deploy`` only: each JWT backend's JWK Set can be fetched now and holds a key
     for an allowed algorithm (W035). A network call, hence not on every ``check``."""
-    from authstatus.tokens import build
-    from authstatus.tokens.jwt import JWTBackend
 
     raw = getattr(settings, SETTING_NAME, {})
     entries = raw.get("TOKEN_BACKENDS", []) if isinstance(raw, Mapping) else []
