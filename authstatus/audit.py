@@ -87,6 +87,7 @@ from authstatus.conf import app_settings
 from authstatus.contrib.oauth2_provider import audit as dot_audit
 from authstatus.contrib.oauth2_provider import tokencache
 from authstatus.contrib.oauth2_provider.authentication import BearerAuthenticator
+from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
 from authstatus.core.challenges import Challenge, ChallengeSyntaxError, parse_challenges
 from authstatus.core.decision import (
     Access,
@@ -622,8 +623,6 @@ def _drf_authenticators(endpoint: Endpoint) -> list[Any]:
     classes = initkwargs.get("authentication_classes")
     if classes is None:
         classes = getattr(endpoint.view_class, "authentication_classes", None) or ()
-    from authstatus.contrib.rest_framework.authentication import AuthStatusAuthentication
-
     out: list[Any] = []
     for cls in classes:
         instance = cls()
