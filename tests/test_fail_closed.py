@@ -216,7 +216,7 @@ def test_a_class_declared_first_party_meets_scope_requirements(notes_with_simple
 @pytest.mark.django_db
 def test_sessions_stay_first_party_by_default(client):
     client.force_login(UserFactory(username="alice"))
-    response = client.post("/api/notes/", {"text": "x"}, content_type="application/json")
+    response = client.post("/api/notes/", {"text": "x"}, format="json")
     assert response.status_code == 201
 
 
@@ -226,7 +226,7 @@ def test_an_unimportable_first_party_entry_makes_nothing_first_party(client):
     client.force_login(UserFactory(username="alice"))
     unimportable = {**settings.AUTHSTATUS, "FIRST_PARTY_AUTHENTICATION": ["no.such.Class"]}
     with override_settings(AUTHSTATUS=unimportable):
-        response = client.post("/api/notes/", {"text": "x"}, content_type="application/json")
+        response = client.post("/api/notes/", {"text": "x"}, format="json")
     assert response.status_code == 403
     assert json.loads(response.content)["detail"] == SCOPES_NOT_CARRIED
 
