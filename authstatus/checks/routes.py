@@ -17,7 +17,7 @@ from authstatus.checks.codes import Codes
 from authstatus.checks.concealment import _concealment_configured
 from authstatus.conf import SETTING_NAME, app_settings
 from authstatus.core.decision import Access
-from authstatus.core.matching import PatternError, normalize_methods
+from authstatus.core.matching import Matcher, PatternError, normalize_methods
 from authstatus.models import ResourcePolicy
 from authstatus.policies.requirements import declared
 from authstatus.policies.resolution import (
@@ -32,7 +32,6 @@ from authstatus.policies.specs import PolicyError, rule_from_spec, settings_rule
 
 if TYPE_CHECKING:
     from authstatus.core.decision import Policy
-    from authstatus.core.matching import Matcher
     from authstatus.policies.routes import Endpoint
 
 
@@ -43,8 +42,6 @@ def check_routes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> lis
     Checks see the policies in settings and the views' ``@access`` declarations; database
     rows are shown by ``manage.py authstatus_routes`` and the admin.
     """
-    from authstatus.core.matching import Matcher
-
     raw = getattr(settings, SETTING_NAME, {})
     if not isinstance(raw, Mapping):
         return []  # authstatus.E001
