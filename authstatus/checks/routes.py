@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from authstatus.checks.codes import Codes
 from authstatus.checks.concealment import _concealment_configured
 from authstatus.conf import SETTING_NAME, app_settings
+from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
 from authstatus.core.decision import Access
 from authstatus.core.matching import Matcher, PatternError, normalize_methods
 from authstatus.models import ResourcePolicy
@@ -147,7 +148,6 @@ def _duplicate_policies(specs: list[Mapping[str, Any]]) -> list[CheckMessage]:
 
 
 def _unfiltered_lists(matcher: Matcher[Policy]) -> list[CheckMessage]:
-    from authstatus.contrib.rest_framework.filters import PolicyFilterBackend
 
     filters = {name: paths[1] for name, paths in declared().items()}
     out: list[CheckMessage] = []
